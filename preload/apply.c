@@ -1,0 +1,243 @@
+#include "apply.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "init.h"
+#include "log.h"
+#include "real.h"
+#include "safe_read.h"
+
+/* Enough of an opaque option value for the log; longer ones are cut. */
+#define SP_VALUE_COPY_MAX 512
+
+struct sp_fdstate *sp_sock_state(int fd)
+{
+	struct sp_fdstate *st = sp_fd_get(fd, 0);
+	int domain, type, protocol;
+	socklen_t len = sizeof(int);
+
+	if (st && (st->flags & SP_FD_KNOWN))
+		return st;
+	if (real_getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0)
+		return NULL;
+	len = sizeof(int);
+	if (real_getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+		return NULL;
+	len = sizeof(int);
+	if (real_getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) < 0)
+		protocol = 0;
+	return sp_fd_reset(fd, sp_classify(domain, type, protocol));
+}
+
+/* The socket's own addresses, fetched only when some rule looks at them. */
+struct addrs {
+	struct sp_sockaddrs view;
+	struct sockaddr_storage local, peer;
+};
+
+static void fetch_addrs(int fd, unsigned needs, struct addrs *a)
+{
+	socklen_t len;
+
+	if ((needs & SP_NEED_LOCAL) && !a->view.local) {
+		len = sizeof a->local;
+		if (getsockname(fd, (struct sockaddr *)&a->local, &len) == 0) {
+			a->view.local = (struct sockaddr *)&a->local;
+			a->view.local_len = len;
+		}
+	}
+	if ((needs & SP_NEED_PEER) && !a->view.peer) {
+		len = sizeof a->peer;
+		if (getpeername(fd, (struct sockaddr *)&a->peer, &len) == 0) {
+			a->view.peer = (struct sockaddr *)&a->peer;
+			a->view.peer_len = len;
+		}
+	}
+}
+
+static void log_setsockopt(int fd, enum sp_act action, int rc, int err, int level, int opt, const void *val,
+			   size_t len, const void *req, size_t req_len)
+{
+	struct sp_record r = {
+		.call = SP_CALL_SETSOCKOPT,
+		.action = action,
+		.fd = fd,
+		.ret = rc,
+		.err = err,
+		.level = level,
+		.opt = opt,
+		.value = {val, len},
+		.requested = {req, req_len},
+	};
+	sp_log(&r);
+}
+
+static void inject(void *ctx, const struct sp_action *a)
+{
+	int fd = *(const int *)ctx, rc, e;
+	union sp_kval k;
+	socklen_t len = sp_value_encode(&a->value, &k);
+
+	rc = real_setsockopt(fd, a->level, a->opt, &k, len);
+	e = errno;
+	if (sp_sink_active())
+		log_setsockopt(fd, SP_ACT_INJECT, rc, e, a->level, a->opt, &k, len, NULL, 0);
+}
+
+void sp_apply_moment(int fd, struct sp_fdstate *st, enum sp_moment m, const struct sockaddr *given,
+		     socklen_t given_len)
+{
+	const struct sp_table *t = sp_policy_table;
+	unsigned needs = sp_moment_needs(t, (enum sp_class)st->cls, m);
+	struct addrs a;
+	struct sp_sockstate ss = {!(st->flags & SP_FD_FIRST_USE_DONE), st->set_by_program};
+
+	if (m == SP_AT_BIND || m == SP_AT_LISTEN || m == SP_AT_CONNECT)
+		st->flags |= SP_FD_FIRST_USE_DONE;
+	if (!needs)
+		return;
+	a.view = (struct sp_sockaddrs){0};
+	if (given && (m == SP_AT_CONNECT || m == SP_AT_ACCEPT)) {
+		a.view.peer = given;
+		a.view.peer_len = given_len;
+	} else if (given) {
+		a.view.local = given;
+		a.view.local_len = given_len;
+	}
+	fetch_addrs(fd, needs, &a);
+	sp_moment_each(t, (enum sp_class)st->cls, m, &a.view, &ss, inject, &fd);
+}
+
+/* A copy of what the program passed, for the log and for clamping: the
+ * kernel has not read it (yet), so it may be anything. */
+struct program_value {
+	unsigned char bytes[SP_VALUE_COPY_MAX];
+	size_t len;
+	const void *p; /* NULL when unreadable */
+};
+
+static void copy_program_value(const void *val, socklen_t len, struct program_value *pv)
+{
+	pv->len = len < sizeof pv->bytes ? len : sizeof pv->bytes;
+	pv->p = sp_safe_read(pv->bytes, val, pv->len) == 0 ? pv->bytes : NULL;
+}
+
+int sp_pass_setsockopt(int fd, int level, int opt, const void *val, socklen_t len)
+{
+	int rc = real_setsockopt(fd, level, opt, val, len), e = errno;
+
+	if (sp_sink_active()) {
+		struct program_value pv;
+		if (rc == 0) {
+			/* the kernel read it: safe to read here */
+			pv.p = val;
+			pv.len = len < SP_VALUE_COPY_MAX ? len : SP_VALUE_COPY_MAX;
+		} else {
+			copy_program_value(val, len, &pv);
+		}
+		log_setsockopt(fd, SP_ACT_PASS, rc, e, level, opt, pv.p, pv.len, NULL, 0);
+	}
+	errno = e;
+	return rc;
+}
+
+/* Sets the policy's value K in place of the program's; when the kernel
+ * refuses it, logs the refusal and lets the program's own value through. */
+static int replace(int fd, int level, int opt, const void *val, socklen_t len, const union sp_kval *k,
+		   socklen_t klen, enum sp_act action, int saved_errno)
+{
+	struct program_value pv;
+	int rc = real_setsockopt(fd, level, opt, k, klen), e = errno;
+
+	if (sp_sink_active()) {
+		copy_program_value(val, len, &pv);
+		log_setsockopt(fd, action, rc, e, level, opt, k, klen, pv.p, pv.len);
+	}
+	if (rc == 0) {
+		errno = saved_errno;
+		return 0;
+	}
+	errno = saved_errno;
+	return sp_pass_setsockopt(fd, level, opt, val, len);
+}
+
+static int clamp(int fd, int level, int opt, const void *val, socklen_t len, const struct sp_override *ov,
+		 int saved_errno)
+{
+	const struct sp_action *bound = ov->min ? ov->min : ov->max;
+	struct program_value pv;
+	struct sp_value v;
+	long long asked;
+	union sp_kval k;
+
+	copy_program_value(val, len, &pv);
+	/* a value of a shape we cannot read is passed on untouched */
+	if (!pv.p || sp_value_decode((enum sp_vtype)bound->value.vtype, pv.p, pv.len, &v) < 0)
+		return sp_pass_setsockopt(fd, level, opt, val, len);
+	asked = v.num;
+	if (ov->min && v.num < ov->min->value.num)
+		v.num = ov->min->value.num;
+	if (ov->max && v.num > ov->max->value.num)
+		v.num = ov->max->value.num;
+	if (v.num == asked)
+		return sp_pass_setsockopt(fd, level, opt, val, len);
+	socklen_t klen = sp_value_encode(&v, &k);
+	return replace(fd, level, opt, val, len, &k, klen, SP_ACT_CLAMP, saved_errno);
+}
+
+static void mark_set_by_program(struct sp_fdstate *st, int bit)
+{
+	st->set_by_program[bit / 64] |= UINT64_C(1) << (bit % 64);
+}
+
+int sp_apply_setsockopt(int fd, int level, int opt, const void *val, socklen_t len,
+			const struct sp_slot *slot)
+{
+	const struct sp_table *t = sp_policy_table;
+	int saved = errno, rc;
+	struct sp_override ov = {0};
+	struct sp_fdstate *st = sp_sock_state(fd);
+
+	if (st && (slot->flags & SP_SLOT_OVERRIDDEN)) {
+		unsigned needs = sp_override_needs(t, (enum sp_class)st->cls, slot->slot);
+		if (needs) {
+			struct addrs a;
+			a.view = (struct sp_sockaddrs){0};
+			fetch_addrs(fd, needs, &a);
+			sp_override_find(t, (enum sp_class)st->cls, slot->slot, &a.view, &ov);
+		}
+	}
+	errno = saved;
+	switch (ov.kind) {
+	case SP_OV_IGNORE:
+	case SP_OV_DENY: {
+		int deny = ov.kind == SP_OV_DENY;
+		rc = deny ? -1 : 0;
+		if (sp_sink_active()) {
+			struct program_value pv;
+			copy_program_value(val, len, &pv);
+			log_setsockopt(fd, deny ? SP_ACT_DENY : SP_ACT_IGNORE, rc, EPERM, level, opt, pv.p, pv.len,
+				       NULL, 0);
+		}
+		errno = deny ? EPERM : saved;
+		break;
+	}
+	case SP_OV_FORCE: {
+		union sp_kval k;
+		socklen_t klen = sp_value_encode(&ov.force->value, &k);
+		rc = replace(fd, level, opt, val, len, &k, klen, SP_ACT_FORCE, saved);
+		break;
+	}
+	case SP_OV_CLAMP:
+		rc = clamp(fd, level, opt, val, len, &ov, saved);
+		break;
+	default:
+		rc = sp_pass_setsockopt(fd, level, opt, val, len);
+	}
+	if (rc == 0 && st && (slot->flags & SP_SLOT_DEFAULTED)) {
+		/* the program made its choice: a default will not overrule it */
+		mark_set_by_program(st, slot->default_bit);
+	}
+	return rc;
+}

@@ -1,0 +1,78 @@
+/* Log records (SPEC §4): one wrapped call or one policy action, formatted
+ * as a text line or a JSON object on one line.
+ *
+ * Pure: formatting makes no system call, takes no lock and allocates
+ * nothing, so it is safe in any wrapper and fuzzable on its own. */
+#ifndef SOCKPOLICY_RECORD_H
+#define SOCKPOLICY_RECORD_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <time.h>
+
+enum sp_call {
+	SP_CALL_SOCKET,
+	SP_CALL_BIND,
+	SP_CALL_LISTEN,
+	SP_CALL_CONNECT,
+	SP_CALL_ACCEPT,
+	SP_CALL_ACCEPT4,
+	SP_CALL_SETSOCKOPT,
+	SP_CALL_GETSOCKOPT,
+};
+
+enum sp_act {
+	SP_ACT_PASS,
+	SP_ACT_INJECT,
+	SP_ACT_FORCE,
+	SP_ACT_IGNORE,
+	SP_ACT_DENY,
+	SP_ACT_CLAMP,
+};
+
+/* Bytes of a program's or kernel's buffer, copied or known readable. */
+struct sp_bytes {
+	const void *p; /* NULL: none, or unreadable */
+	size_t len;
+};
+
+struct sp_record {
+	enum sp_call call;
+	enum sp_act action;
+	int fd;
+	long ret;
+	int err; /* errno, when ret is -1 */
+	int family, type, protocol; /* socket */
+	int flags;                  /* accept4 */
+	struct sp_bytes addr;       /* bind, connect: the address; accept: the peer */
+	int backlog;                /* listen */
+	int level, opt;             /* setsockopt, getsockopt */
+	struct sp_bytes value;      /* what reached the kernel, or what it returned */
+	struct sp_bytes requested;  /* force, clamp: what the program asked for */
+};
+
+struct sp_record_meta {
+	struct timespec ts; /* CLOCK_REALTIME */
+	long pid, tid;
+	const char *prog;
+};
+
+/* Large enough for any record: every variable part is capped below. */
+#define SP_RECORD_MAX 4096
+
+/* Format R as one line ending in '\n' into BUF (SP_RECORD_MAX bytes).
+ * Return the line's length. */
+size_t sp_record_json(const struct sp_record *r, const struct sp_record_meta *m, char *buf);
+size_t sp_record_text(const struct sp_record *r, const struct sp_record_meta *m, char *buf);
+
+/* The text record without its "TS sockpolicy[PID] " head, for syslog,
+ * which adds its own. */
+size_t sp_record_text_body(const struct sp_record *r, const struct sp_record_meta *m, char *buf);
+
+/* "2026-11-21T23:01:41.123456Z"; writes 27 bytes and a NUL. */
+void sp_format_rfc3339(const struct timespec *ts, char out[28]);
+
+const char *sp_call_name(enum sp_call c);
+
+#endif

@@ -1,0 +1,391 @@
+#include "sink.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "real.h"
+
+#ifndef SP_SYSLOG_PATH
+#define SP_SYSLOG_PATH "/dev/log"
+#endif
+
+enum sink_kind { SINK_NONE, SINK_FILE, SINK_FD, SINK_SYSLOG };
+
+/* How bytes are handed to the destination without blocking the program or
+ * raising SIGPIPE in it. */
+enum write_mode {
+	WRITE_PLAIN, /* regular files, character devices */
+	WRITE_SEND,  /* sockets: send(MSG_NOSIGNAL | MSG_DONTWAIT) */
+	WRITE_PIPE,  /* pipes and FIFOs: SIGPIPE held off around the write */
+};
+
+int sp_sink_kind; /* enum sink_kind; read by sp_sink_active() */
+
+static struct {
+	int fd;
+	dev_t dev;
+	ino_t ino;
+	int mode;
+	int floor;           /* where our descriptor is moved to */
+	char path[PATH_MAX]; /* absolute; may hold %p */
+	int per_pid;
+	pid_t owner;         /* the process the descriptor was opened for */
+	pid_t stopped;       /* logging stopped in this process */
+	int writers;         /* threads between loading fd and write() */
+	int lock;            /* reopening; only ever try-locked */
+} sink = {.fd = -1};
+
+static __thread int tls_writing __attribute__((tls_model("initial-exec")));
+
+int sp_sink_fd(void) { return __atomic_load_n(&sink.fd, __ATOMIC_SEQ_CST); }
+
+int sp_sink_is_syslog(void) { return sp_sink_kind == SINK_SYSLOG; }
+
+/* Below RLIMIT_NOFILE, high enough that programs do not meet it, low
+ * enough that the kernel's fd table does not grow for it. */
+static int choose_floor(void)
+{
+	struct rlimit rl;
+	rlim_t top = 1024;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < top)
+		top = rl.rlim_cur;
+	return top > 64 ? (int)top - 24 : 3;
+}
+
+/* Moves FD to the floor or above; returns the descriptor to use. */
+static int move_high(int fd)
+{
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, sink.floor);
+	if (high < 0)
+		return fd;
+	real_close(fd);
+	return high;
+}
+
+static int remember_identity(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -1;
+	sink.dev = st.st_dev;
+	sink.ino = st.st_ino;
+	if (S_ISSOCK(st.st_mode))
+		sink.mode = WRITE_SEND;
+	else if (S_ISFIFO(st.st_mode))
+		sink.mode = WRITE_PIPE;
+	else
+		sink.mode = WRITE_PLAIN;
+	return 0;
+}
+
+static int still_ours(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && st.st_dev == sink.dev && st.st_ino == sink.ino;
+}
+
+/* The path with %p replaced by PID and %% by %. */
+static int expand_path(char *out, size_t size, pid_t pid)
+{
+	size_t o = 0;
+	for (const char *p = sink.path; *p; p++) {
+		char num[16];
+		const char *piece = p;
+		size_t n = 1;
+		if (p[0] == '%' && p[1] == 'p') {
+			n = (size_t)snprintf(num, sizeof num, "%ld", (long)pid);
+			piece = num;
+			p++;
+		} else if (p[0] == '%' && p[1] == '%') {
+			p++;
+		}
+		if (o + n >= size)
+			return -1;
+		memcpy(out + o, piece, n);
+		o += n;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+static int open_file(pid_t pid, char *msg, size_t n)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (expand_path(path, sizeof path, pid) < 0) {
+		snprintf(msg, n, "log path is too long");
+		return -1;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0600);
+	if (fd < 0) {
+		snprintf(msg, n, "cannot open log file '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	fd = move_high(fd);
+	if (remember_identity(fd) < 0) {
+		snprintf(msg, n, "cannot use log file '%s': %s", path, strerror(errno));
+		real_close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A descriptor the program had at load: a duplicate of our own, so that
+ * the program may close or reuse its number.  Pipes, FIFOs and terminals are
+ * reopened through /proc so that our copy alone is non-blocking; regular
+ * files share the program's offset, or our records would overwrite its
+ * output. */
+static int open_descriptor(int src, char *msg, size_t n)
+{
+	struct stat st;
+	int fd = -1;
+
+	if (fstat(src, &st) < 0) {
+		snprintf(msg, n, "descriptor %d is not open", src);
+		return -1;
+	}
+	if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
+		char proc[32];
+		struct stat again;
+		snprintf(proc, sizeof proc, "/proc/self/fd/%d", src);
+		fd = open(proc, O_WRONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+		if (fd >= 0 && (fstat(fd, &again) < 0 || again.st_ino != st.st_ino || again.st_dev != st.st_dev)) {
+			real_close(fd);
+			fd = -1;
+		}
+	}
+	if (fd < 0)
+		fd = fcntl(src, F_DUPFD_CLOEXEC, sink.floor);
+	if (fd < 0) {
+		snprintf(msg, n, "cannot duplicate descriptor %d: %s", src, strerror(errno));
+		return -1;
+	}
+	fd = move_high(fd);
+	if (remember_identity(fd) < 0) {
+		real_close(fd);
+		snprintf(msg, n, "cannot use descriptor %d", src);
+		return -1;
+	}
+	return fd;
+}
+
+static int connect_syslog(char *msg, size_t n)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX, .sun_path = SP_SYSLOG_PATH};
+	int fd = real_socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0) {
+		snprintf(msg, n, "cannot create a socket for syslog: %s", strerror(errno));
+		return -1;
+	}
+	if (real_connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
+		snprintf(msg, n, "cannot reach syslog at %s: %s", SP_SYSLOG_PATH, strerror(errno));
+		real_close(fd);
+		return -1;
+	}
+	fd = move_high(fd);
+	remember_identity(fd);
+	return fd;
+}
+
+int sp_sink_open(const char *spec, char *msg, size_t n)
+{
+	int fd, kind;
+
+	sink.floor = choose_floor();
+	sink.owner = getpid();
+	if (strcmp(spec, "stderr") == 0 || strcmp(spec, "-") == 0) {
+		kind = SINK_FD;
+		fd = open_descriptor(2, msg, n);
+	} else if (strncmp(spec, "fd:", 3) == 0) {
+		char *end;
+		long v;
+		errno = 0;
+		v = strtol(spec + 3, &end, 10);
+		if (spec[3] == '\0' || *end != '\0' || errno || v < 0 || v > INT_MAX) {
+			snprintf(msg, n, "invalid descriptor '%s' (use fd:N)", spec);
+			return -1;
+		}
+		kind = SINK_FD;
+		fd = open_descriptor((int)v, msg, n);
+	} else if (strcmp(spec, "syslog") == 0) {
+		kind = SINK_SYSLOG;
+		fd = connect_syslog(msg, n);
+	} else {
+		/* made absolute now: a later chdir must not move the log */
+		size_t len = strlen(spec);
+		kind = SINK_FILE;
+		if (spec[0] == '/') {
+			if (len >= sizeof sink.path) {
+				snprintf(msg, n, "log path is too long");
+				return -1;
+			}
+			memcpy(sink.path, spec, len + 1);
+		} else {
+			if (!getcwd(sink.path, sizeof sink.path)) {
+				snprintf(msg, n, "cannot resolve relative log path '%s': %s", spec, strerror(errno));
+				return -1;
+			}
+			size_t cwd = strlen(sink.path);
+			if (cwd + 1 + len >= sizeof sink.path) {
+				snprintf(msg, n, "log path is too long");
+				return -1;
+			}
+			sink.path[cwd] = '/';
+			memcpy(sink.path + cwd + 1, spec, len + 1);
+		}
+		sink.per_pid = strstr(sink.path, "%p") != NULL;
+		fd = open_file(sink.owner, msg, n);
+	}
+	if (fd < 0)
+		return -1;
+	sink.fd = fd;
+	__atomic_store_n(&sp_sink_kind, kind, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static int try_lock(void)
+{
+	return __atomic_exchange_n(&sink.lock, 1, __ATOMIC_ACQUIRE) == 0;
+}
+
+static void unlock(void) { __atomic_store_n(&sink.lock, 0, __ATOMIC_RELEASE); }
+
+static void stop(pid_t pid) { __atomic_store_n(&sink.stopped, pid, __ATOMIC_RELAXED); }
+
+/* First record of a forked child: a %p path gets a file of its own, other
+ * destinations are shared.  Returns 0 when the record must be dropped. */
+static int adopt(pid_t pid)
+{
+	char msg[256];
+	int ok = 1;
+
+	if (!try_lock())
+		return 0;
+	if (__atomic_load_n(&sink.owner, __ATOMIC_ACQUIRE) != pid) {
+		if (sp_sink_kind == SINK_FILE && sink.per_pid) {
+			int inherited = sink.fd, fd = open_file(pid, msg, sizeof msg);
+			if (fd < 0) {
+				stop(pid);
+				ok = 0;
+			} else {
+				__atomic_store_n(&sink.fd, fd, __ATOMIC_SEQ_CST);
+				if (inherited >= 0)
+					real_close(inherited);
+			}
+		}
+		__atomic_store_n(&sink.owner, pid, __ATOMIC_RELEASE);
+	}
+	unlock();
+	return ok;
+}
+
+/* Our descriptor no longer is what we opened (a raw close/dup2 reached
+ * it): a file is opened again, anything else stops logging. */
+static int recover(pid_t pid)
+{
+	char msg[256];
+	int fd = -1;
+
+	if (!try_lock())
+		return -1;
+	if (sp_sink_kind == SINK_FILE)
+		fd = open_file(pid, msg, sizeof msg);
+	if (fd < 0)
+		stop(pid);
+	else
+		__atomic_store_n(&sink.fd, fd, __ATOMIC_SEQ_CST);
+	unlock();
+	return fd;
+}
+
+static ssize_t write_pipe(int fd, const char *buf, size_t len)
+{
+	sigset_t pipe_only, old, pending;
+	ssize_t rc;
+	int was_pending, e;
+
+	sigemptyset(&pipe_only);
+	sigaddset(&pipe_only, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &pipe_only, &old);
+	sigpending(&pending);
+	was_pending = sigismember(&pending, SIGPIPE);
+	rc = write(fd, buf, len);
+	e = errno;
+	if (rc < 0 && e == EPIPE && !was_pending) {
+		/* take back the SIGPIPE our write raised, and only that one */
+		struct timespec zero = {0, 0};
+		while (sigtimedwait(&pipe_only, NULL, &zero) < 0 && errno == EINTR)
+			;
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	errno = e;
+	return rc;
+}
+
+static ssize_t write_once(int fd, const char *buf, size_t len)
+{
+	switch (sink.mode) {
+	case WRITE_SEND:
+		return send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	case WRITE_PIPE:
+		return write_pipe(fd, buf, len);
+	default:
+		return write(fd, buf, len);
+	}
+}
+
+void sp_sink_write(const char *buf, size_t len, pid_t pid)
+{
+	int fd;
+	ssize_t rc = -1;
+
+	if (__atomic_load_n(&sink.stopped, __ATOMIC_RELAXED) == pid)
+		return;
+	if (__atomic_load_n(&sink.owner, __ATOMIC_ACQUIRE) != pid && !adopt(pid))
+		return;
+	__atomic_add_fetch(&sink.writers, 1, __ATOMIC_SEQ_CST);
+	tls_writing = 1;
+	fd = __atomic_load_n(&sink.fd, __ATOMIC_SEQ_CST);
+	if (fd >= 0 && !still_ours(fd))
+		fd = recover(pid);
+	if (fd >= 0) {
+		for (int tries = 0; tries < 3; tries++) {
+			rc = write_once(fd, buf, len);
+			if (rc >= 0 || errno != EINTR)
+				break;
+		}
+		if (rc < 0 && errno == EPIPE)
+			stop(pid);
+	}
+	tls_writing = 0;
+	__atomic_sub_fetch(&sink.writers, 1, __ATOMIC_SEQ_CST);
+}
+
+void sp_sink_evict(int fd)
+{
+	int e = errno, moved;
+
+	moved = fcntl(fd, F_DUPFD_CLOEXEC, sink.floor);
+	if (moved < 0)
+		moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	/* -1 when no descriptor is free: logging stops, the program goes on */
+	__atomic_store_n(&sink.fd, moved, __ATOMIC_SEQ_CST);
+	if (!tls_writing)
+		for (long spins = 0; __atomic_load_n(&sink.writers, __ATOMIC_SEQ_CST) > 0 && spins < 1000000; spins++)
+			sched_yield();
+	errno = e;
+}
