@@ -46,3 +46,44 @@ $(LIB): $(PRELOAD_OBJ) $(POLICY_OBJ) preload/libsockpolicy.map
 
 clean:
 	rm -rf $(B)
+
+# ---- tests ----
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+HELPER_SRC := $(wildcard tests/helpers/*.c)
+HELPER_BIN := $(patsubst tests/helpers/%.c,$(B)/tests/%,$(filter-out tests/helpers/lib%.c,$(HELPER_SRC)))
+HELPER_LIB := $(patsubst tests/helpers/lib%.c,$(B)/tests/lib%.so,$(filter tests/helpers/lib%.c,$(HELPER_SRC)))
+TEST_OBJ := $(POLICY_OBJ) $(B)/preload/record.o
+
+$(B)/tests/test_%: tests/unit/test_%.c tests/unit/tap.h $(TEST_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(TEST_OBJ)
+
+$(B)/tests/%: tests/helpers/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< -lpthread
+
+$(B)/tests/lib%.so: tests/helpers/lib%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -shared -o $@ $<
+
+unit: $(UNIT_BIN)
+
+# Everything a test needs, built; then every suite.  Last line of output:
+# "N passed, N failed".
+TEST_DEPS := all $(UNIT_BIN) $(HELPER_BIN) $(HELPER_LIB)
+check: $(TEST_DEPS)
+	@B=$(B) tests/run
+
+# The main job in one command: a legacy server that cannot restart on its
+# port in TIME_WAIT, then can under the shim, with the log shown.
+demo: all $(B)/tests/legacy_server
+	@B=$(B) tools/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PKGLIBDIR)
+	install -m 0644 $(LIB) $(DESTDIR)$(PKGLIBDIR)/libsockpolicy.so
+
+uninstall:
+	rm -f $(DESTDIR)$(PKGLIBDIR)/libsockpolicy.so
+	-rmdir $(DESTDIR)$(PKGLIBDIR)

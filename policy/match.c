@@ -30,31 +30,43 @@ static int port_of(const struct sockaddr *sa, socklen_t len, unsigned *port)
 static int ip_of(const struct sockaddr *sa, socklen_t len, int *family, const unsigned char **bytes)
 {
 	static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	static const unsigned char unspecified[16];
 	unsigned port;
+	size_t n;
 
-	if (!port_of(sa, len, &port))
+	if (!sa)
 		return 0;
-	if (sa->sa_family == AF_INET) {
+	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
 		*family = AF_INET;
 		*bytes = (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr;
-		return 1;
+		n = 4;
+	} else if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+		*bytes = (const unsigned char *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+		*family = AF_INET6;
+		n = 16;
+		if (memcmp(*bytes, v4mapped, sizeof v4mapped) == 0) {
+			*bytes += sizeof v4mapped;
+			*family = AF_INET;
+			n = 4;
+		}
+	} else {
+		return 0;
 	}
-	*bytes = (const unsigned char *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
-	*family = AF_INET6;
-	if (memcmp(*bytes, v4mapped, sizeof v4mapped) == 0) {
-		*bytes += sizeof v4mapped;
-		*family = AF_INET;
-	}
-	return 1;
+	/* 0.0.0.0:0 is what an unbound socket reports: no address yet.  A
+	 * specific address with port 0 is a bind() still to pick its port. */
+	return port_of(sa, len, &port) || memcmp(*bytes, unspecified, n) != 0;
 }
 
+/* Returns -1 when the socket has no address yet, else whether C holds it. */
 static int cidr_match(const struct sp_cidr *c, const struct sockaddr *sa, socklen_t len)
 {
 	const unsigned char *bytes;
 	int family;
 	unsigned full, rest;
 
-	if (!ip_of(sa, len, &family, &bytes) || family != c->family)
+	if (!ip_of(sa, len, &family, &bytes))
+		return -1;
+	if (family != c->family)
 		return 0;
 	full = c->prefix / 8u;
 	rest = c->prefix % 8u;
@@ -130,9 +142,8 @@ static int rule_matches(const struct sp_rule *r, const struct sp_sockaddrs *a)
 		case SP_SEL_DADDR: {
 			const struct sockaddr *sa = s->kind == SP_SEL_ADDR ? a->local : a->peer;
 			socklen_t len = s->kind == SP_SEL_ADDR ? a->local_len : a->peer_len;
-			if (!port_of(sa, len, &port))
+			if ((m = cidr_match(&s->cidr, sa, len)) < 0)
 				return 0;
-			m = cidr_match(&s->cidr, sa, len);
 			break;
 		}
 		case SP_SEL_PATH:

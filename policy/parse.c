@@ -227,6 +227,9 @@ static int parse_glob(struct cursor *c, size_t p, size_t end, size_t *next, char
 		size_t q = p;
 		while (q < end && !is_space(c->text[q]))
 			q++;
+		if (q > p && c->text[q - 1] == ':')
+			return fail(c, q - 1, "unexpected ':' (a rule has one ':', between selectors and "
+					      "actions; quote a pattern that holds ':')");
 		len = q - p;
 		g = malloc(len + 1);
 		if (!g)
@@ -265,8 +268,8 @@ static int parse_selector(struct cursor *c, size_t *pp, size_t end, struct sp_ru
 		p = skip_space(c, p + 1, end);
 	}
 	name_end = p;
-	while (name_end < end && ((c->text[name_end] >= 'a' && c->text[name_end] <= 'z') ||
-				  (c->text[name_end] >= '0' && c->text[name_end] <= '9')))
+	while (name_end < end && (((c->text[name_end] | 0x20) >= 'a' && (c->text[name_end] | 0x20) <= 'z') ||
+				  (c->text[name_end] >= '0' && c->text[name_end] <= '9') || c->text[name_end] == '_'))
 		name_end++;
 	if (name_end == p) {
 		snippet_at(c, p, p < end ? p + 1 : p, snip, sizeof snip);
@@ -279,14 +282,11 @@ static int parse_selector(struct cursor *c, size_t *pp, size_t end, struct sp_ru
 	}
 	names[N_SELECTOR_NAMES] = NULL;
 	if (found < 0) {
-		size_t word_end = name_end;
-		while (word_end < end && !is_space(c->text[word_end]) && c->text[word_end] != '=')
-			word_end++;
-		snippet_at(c, p, word_end, snip, sizeof snip);
-		const char *hint = sp_suggest(c->text + p, word_end - p, names);
+		snippet_at(c, p, name_end, snip, sizeof snip);
+		const char *hint = sp_suggest(c->text + p, name_end - p, names);
 		if (hint)
 			return fail(c, p, "unknown selector '%s' (did you mean '%s'?)", snip, hint);
-		if (sp_option_by_name(c->text + p, word_end - p) >= 0)
+		if (sp_option_by_name(c->text + p, name_end - p) >= 0)
 			return fail(c, p, "unknown selector '%s' (options come after the ':'; a value "
 					  "that holds ':' must be \"quoted\")", snip);
 		return fail(c, p, "unknown selector '%s'", snip);
@@ -481,11 +481,11 @@ static int parse_option(struct cursor *c, size_t *pp, size_t end, struct sp_acti
 
 /* The option an action's value is parsed as: a known one, or a plain int
  * for a numeric pair that names no known option. */
-static struct sp_option action_option(const struct sp_action *a)
+static struct sp_option action_option(const struct sp_action *a, const char *label)
 {
 	if (a->index >= 0)
 		return sp_options[a->index];
-	struct sp_option o = {"", a->level, a->opt, SP_T_INT, (unsigned char)sp_fit_of_level(a->level), 0,
+	struct sp_option o = {label, a->level, a->opt, SP_T_INT, (unsigned char)sp_fit_of_level(a->level), 0,
 			      INT_MIN, INT_MAX};
 	return o;
 }
@@ -533,11 +533,11 @@ static int parse_action(struct cursor *c, size_t *pp, size_t end, struct sp_rule
 	a.col = (unsigned)(opt_pos - c->line_start + 1);
 	if (parse_option(c, &p, end, &a) < 0)
 		return -1;
-	o = action_option(&a);
 	if (a.index >= 0)
-		snprintf(label, sizeof label, "%s", o.name);
+		snprintf(label, sizeof label, "%s", sp_options[a.index].name);
 	else
 		snprintf(label, sizeof label, "%d/%d", a.level, a.opt);
+	o = action_option(&a, label);
 	if (o.flags & SP_OPT_READONLY)
 		return fail(c, opt_pos, "%s is read-only and cannot be used in a policy", label);
 	if (o.flags & SP_OPT_LOGONLY)

@@ -281,16 +281,13 @@ static void put_type(struct out *o, const struct style *st, int type)
 	int first = 1;
 	const char *name = type_name(base);
 
-	if (!name && base == type) {
+	if (!name) {
 		put_ll(o, type);
 		return;
 	}
 	if (st->json)
 		put_ch(o, '"');
-	if (name)
-		put(o, name);
-	else
-		put_ll(o, base);
+	put(o, name);
 	first = 0;
 	put_flag_list(o, type & ~base, &first);
 	if (st->json)
