@@ -1,0 +1,106 @@
+#include "policy_load.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Reads a policy file: a regular file of at most 4 MiB.  Returns a malloc'd
+ * buffer, or NULL with a message; *MISSING tells ENOENT apart. */
+static char *read_file(const char *path, size_t *len, char *msg, size_t n, int *missing)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+
+	*missing = 0;
+	if (fd < 0) {
+		*missing = errno == ENOENT;
+		snprintf(msg, n, "%s: cannot open policy file: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(msg, n, "%s: policy file is not a regular file", path);
+		goto fail;
+	}
+	if ((unsigned long long)st.st_size > SP_POLICY_FILE_MAX) {
+		snprintf(msg, n, "%s: policy file is larger than 4 MiB", path);
+		goto fail;
+	}
+	buf = malloc(SP_POLICY_FILE_MAX + 1);
+	if (!buf) {
+		snprintf(msg, n, "%s: out of memory reading the policy file", path);
+		goto fail;
+	}
+	for (;;) {
+		ssize_t r = read(fd, buf + got, SP_POLICY_FILE_MAX + 1 - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			snprintf(msg, n, "%s: cannot read policy file: %s", path, strerror(errno));
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+		/* it grew after fstat */
+		if (got > SP_POLICY_FILE_MAX) {
+			snprintf(msg, n, "%s: policy file is larger than 4 MiB", path);
+			goto fail;
+		}
+	}
+	close(fd);
+	*len = got;
+	return buf;
+fail:
+	free(buf);
+	close(fd);
+	return NULL;
+}
+
+int sp_policy_load(struct sp_policy *p, struct sp_load *in, char *msg, size_t n)
+{
+	struct sp_error err;
+
+	in->file_rules = 0;
+	if (in->file) {
+		size_t len;
+		int missing, rc;
+		char *buf = read_file(in->file, &len, msg, n, &missing);
+		if (!buf)
+			return missing && in->file_optional ? 0 : -1;
+		rc = sp_policy_parse(p, buf, len, &err);
+		free(buf);
+		if (rc < 0) {
+			snprintf(msg, n, "%s:%u:%u: %s", in->file, err.line, err.col, err.msg);
+			return -1;
+		}
+	}
+	in->file_rules = p->nrules;
+	if (in->text && sp_policy_parse(p, in->text, strlen(in->text), &err) < 0) {
+		snprintf(msg, n, "%s:%u:%u: %s", in->text_source, err.line, err.col, err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+struct sp_table *sp_policy_compile(const struct sp_policy *p, const struct sp_load *in, const char *prog,
+				   char *msg, size_t n)
+{
+	struct sp_error err;
+	struct sp_table *t = sp_table_compile(p, prog, &err);
+
+	if (!t) {
+		if (err.line)
+			snprintf(msg, n, "%s:%u:%u: %s", err.rule < in->file_rules ? in->file : in->text_source,
+				 err.line, err.col, err.msg);
+		else
+			snprintf(msg, n, "%s", err.msg);
+	}
+	return t;
+}
