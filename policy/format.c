@@ -31,6 +31,11 @@ static void put_glob(struct out *o, const char *g)
 	for (const char *p = g; *p; p++)
 		if ((unsigned char)*p <= ' ' || *p == '"' || *p == '\\' || *p == '#' || *p == ';')
 			bare = 0;
+	/* a bare pattern ending in ':' would end the selectors there: quoted,
+	 * the normalised form parses again (found by fuzz_policy:
+	 * tests/fuzz/regressions/policy/roundtrip-glob-colon) */
+	if (*g && g[strlen(g) - 1] == ':')
+		bare = 0;
 	if (bare) {
 		put(o, "%s", g);
 		return;

@@ -11,17 +11,10 @@
 
 /* ---- address predicates ---- */
 
-static int port_of(const struct sockaddr *sa, socklen_t len, unsigned *port)
+static inline int port_of(const struct sockaddr *sa, socklen_t len, unsigned *port)
 {
-	if (!sa)
-		return 0;
-	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in))
-		*port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
-	else if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6))
-		*port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
-	else
-		return 0;
 	/* port 0: not bound (or not connected) yet, so no address to match */
+	*port = sp_sockaddr_port(sa, len);
 	return *port != 0;
 }
 
@@ -166,14 +159,10 @@ static int cand_matches(const struct sp_cand *c, const struct sp_sockaddrs *a)
 
 /* ---- lookups ---- */
 
-static const struct sp_chainlist *portmap_find(const struct sp_portmap *pm, const struct sockaddr *sa,
-					       socklen_t len)
+static const struct sp_chainlist *portmap_search(const struct sp_portmap *pm, unsigned port)
 {
-	unsigned port;
 	uint32_t lo = 0, hi = pm->n;
 
-	if (pm->n == 0 || !port_of(sa, len, &port))
-		return NULL;
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 		if (pm->ports[mid] < port)
@@ -182,6 +171,18 @@ static const struct sp_chainlist *portmap_find(const struct sp_portmap *pm, cons
 			hi = mid;
 	}
 	return lo < pm->n && pm->ports[lo] == port ? &pm->lists[lo] : NULL;
+}
+
+/* Inline: a socket without a port yet (a bind to port 0, the common case)
+ * is told apart before any search. */
+static inline const struct sp_chainlist *portmap_find(const struct sp_portmap *pm, const struct sockaddr *sa,
+						      socklen_t len)
+{
+	unsigned port;
+
+	if (pm->n == 0 || !port_of(sa, len, &port))
+		return NULL;
+	return portmap_search(pm, port);
 }
 
 static const struct sp_chain *chain_find(const struct sp_chainlist *l, uint32_t slot)
@@ -199,23 +200,21 @@ static const struct sp_chain *chain_find(const struct sp_chainlist *l, uint32_t 
 }
 
 /* The chain lists of a set that can hold candidates for these addresses:
- * the general one and, when the socket has the ports, those keyed by them. */
-static int lists_for(const struct sp_cset *cs, const struct sp_sockaddrs *a, const struct sp_chainlist *out[3])
+ * the general one and, when the socket has the ports, those keyed by them.
+ * Empty lists are left out, so that a caller with none has nothing to do. */
+static inline int lists_for(const struct sp_cset *cs, const struct sp_sockaddrs *a,
+			    const struct sp_chainlist *out[3])
 {
 	int n = 0;
 	const struct sp_chainlist *l;
 
-	out[n++] = &cs->general;
-	if ((l = portmap_find(&cs->byport, a->local, a->local_len)))
+	if (cs->general.n)
+		out[n++] = &cs->general;
+	if (cs->byport.n && (l = portmap_find(&cs->byport, a->local, a->local_len)))
 		out[n++] = l;
-	if ((l = portmap_find(&cs->bydport, a->peer, a->peer_len)))
+	if (cs->bydport.n && (l = portmap_find(&cs->bydport, a->peer, a->peer_len)))
 		out[n++] = l;
 	return n;
-}
-
-unsigned sp_moment_needs(const struct sp_table *t, enum sp_class c, enum sp_moment m)
-{
-	return t->moments[c][m].needs;
 }
 
 static int is_set_by_program(const struct sp_table *t, const struct sp_sockstate *st, uint32_t slot)
@@ -241,19 +240,16 @@ static const struct sp_cand *last_match(const struct sp_chain *ch, const struct 
 	return NULL;
 }
 
-void sp_moment_each(const struct sp_table *t, enum sp_class c, enum sp_moment m,
-		    const struct sp_sockaddrs *addrs, const struct sp_sockstate *st, sp_apply_fn fn,
-		    void *ctx)
+/* Merges the N chain lists by slot; per slot, the latest matching action
+ * wins.  Out of line: most calls have no list to merge (a bind to a port
+ * no rule names) and should not pay for this frame. */
+static __attribute__((noinline)) void merge_each(const struct sp_table *t,
+						 const struct sp_chainlist *lists[3], int n,
+						 const struct sp_sockaddrs *addrs, const struct sp_sockstate *st,
+						 sp_apply_fn fn, void *ctx)
 {
-	const struct sp_cset *cs = &t->moments[c][m];
-	const struct sp_chainlist *lists[3];
 	uint32_t pos[3] = {0, 0, 0};
-	int n;
 
-	if (!cs->needs)
-		return;
-	n = lists_for(cs, addrs, lists);
-	/* merge the lists by slot; per slot, the latest matching action wins */
 	for (;;) {
 		uint32_t slot = UINT32_MAX;
 		const struct sp_cand *best = NULL;
@@ -276,11 +272,26 @@ void sp_moment_each(const struct sp_table *t, enum sp_class c, enum sp_moment m,
 	}
 }
 
+void sp_moment_each(const struct sp_table *t, enum sp_class c, enum sp_moment m,
+		    const struct sp_sockaddrs *addrs, const struct sp_sockstate *st, sp_apply_fn fn,
+		    void *ctx)
+{
+	const struct sp_cset *cs = &t->moments[c][m];
+	const struct sp_chainlist *lists[3];
+	int n;
+
+	if (cs->needs && (n = lists_for(cs, addrs, lists)) > 0)
+		merge_each(t, lists, n, addrs, st, fn, ctx);
+}
+
 unsigned sp_table_slot(const struct sp_table *t, int level, int opt, struct sp_slot *out)
 {
-	int idx = sp_option_index(level, opt);
+	int idx;
 	uint32_t slot;
 
+	if (!sp_table_may_flag(t, level, opt))
+		return 0;
+	idx = sp_option_index(level, opt);
 	if (idx >= 0) {
 		slot = (uint32_t)idx;
 	} else {
@@ -299,6 +310,8 @@ unsigned sp_table_slot(const struct sp_table *t, int level, int opt, struct sp_s
 			return 0;
 		slot = sp_option_count + lo;
 	}
+	if (!t->slot_flags[slot])
+		return 0;
 	out->slot = (int)slot;
 	out->flags = t->slot_flags[slot];
 	out->default_bit = (int)t->default_bit[slot] - 1;

@@ -341,6 +341,9 @@ static int parse_selector(struct cursor *c, size_t *pp, size_t end, struct sp_ru
 			    selector_names[found].name);
 	}
 	if (p < end && !is_space(c->text[p])) {
+		/* path="x"y: the quoted glob is already ours (leak found by
+		 * fuzz_policy: tests/fuzz/regressions/policy/leak-glob-then-garbage) */
+		free(sel.glob);
 		snippet_at(c, p, p + 1, snip, sizeof snip);
 		return fail(c, p, "unexpected '%s' after selector '%s' (separate selectors with spaces)", snip,
 			    selector_names[found].name);

@@ -6,6 +6,7 @@
 #ifndef SOCKPOLICY_TABLE_H
 #define SOCKPOLICY_TABLE_H
 
+#include <netinet/in.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -36,9 +37,59 @@ enum sp_need {
 	SP_NEED_SOMETHING = 1, /* some rule may act */
 	SP_NEED_LOCAL = 2,
 	SP_NEED_PEER = 4,
+	/* every rule that may act is keyed by port=N: none matches before the
+	 * socket has a local port (a bind to port 0 has none yet) */
+	SP_NEED_LOCAL_PORT = 8,
 };
 
-unsigned sp_moment_needs(const struct sp_table *t, enum sp_class c, enum sp_moment m);
+/* The port of an inet/inet6 address, or 0 when it has none (port 0 is not
+ * bound, or not connected, yet) or is of another family. */
+static inline unsigned sp_sockaddr_port(const struct sockaddr *sa, socklen_t len)
+{
+	if (!sa)
+		return 0;
+	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in))
+		return ntohs(((const struct sockaddr_in *)(const void *)sa)->sin_port);
+	if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6))
+		return ntohs(((const struct sockaddr_in6 *)(const void *)sa)->sin6_port);
+	return 0;
+}
+
+/* What wrappers ask on every call, read inline: a function call and its
+ * saved registers cost more than the answer (callgrind).  Every table
+ * begins with this head. */
+struct sp_table_head {
+	uint64_t flagged_filter; /* bit sp_slot_filter_bit of each option with slot flags */
+	uint8_t needs[SP_CLASS_COUNT][SP_MOMENT_COUNT]; /* enum sp_need bits */
+	uint8_t first_use_matters; /* some default rule acts at a socket's first use */
+};
+
+static inline const struct sp_table_head *sp_table_head(const struct sp_table *t)
+{
+	return (const struct sp_table_head *)(const void *)t;
+}
+
+/* The needs of what may act on a socket of class C at moment M; 0: nothing
+ * ever does. */
+static inline unsigned sp_moment_needs(const struct sp_table *t, enum sp_class c, enum sp_moment m)
+{
+	return sp_table_head(t)->needs[c][m];
+}
+
+/* A 64-bit filter over the options that some rule flags (see sp_slot): a
+ * setsockopt of an option no rule names is told apart without a lookup.
+ * This is the option's bit number in it. */
+static inline unsigned sp_slot_filter_bit(int level, int opt)
+{
+	return ((unsigned)level * 31u + (unsigned)opt) & 63u;
+}
+
+/* 0 when sp_table_slot would return 0 for (LEVEL, OPT); 1 when it may not.
+ * (A shift right, not a mask shifted left: it compiles to one bt.) */
+static inline int sp_table_may_flag(const struct sp_table *t, int level, int opt)
+{
+	return (int)((sp_table_head(t)->flagged_filter >> sp_slot_filter_bit(level, opt)) & 1);
+}
 
 /* Per-socket facts the matcher needs for `default` rules. */
 struct sp_sockstate {

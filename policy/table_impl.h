@@ -14,6 +14,8 @@ struct sp_cand {
 	uint32_t slot;
 	unsigned char first_use_only; /* a default without at= */
 	unsigned char is_default;
+	uint16_t key_port;          /* the port it is keyed by (port=N, dport=N), or 0 */
+	unsigned char key;          /* compile.c's KEY_* of its rule */
 };
 
 /* The candidates of one option slot, by seq ascending. */
@@ -43,6 +45,7 @@ struct sp_cset {
 };
 
 struct sp_table {
+	struct sp_table_head head; /* first: table.h reads it inline */
 	struct sp_cset moments[SP_CLASS_COUNT][SP_MOMENT_COUNT];
 	struct sp_cset overrides[SP_CLASS_COUNT];
 	uint32_t nslots;

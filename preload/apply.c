@@ -11,23 +11,27 @@
 /* Enough of an opaque option value for the log; longer ones are cut. */
 #define SP_VALUE_COPY_MAX 512
 
-struct sp_fdstate *sp_sock_state(int fd)
+/* A socket the shim did not see being made: its class, asked of the
+ * kernel.  The common case, a socket it saw, is the inline sp_sock_state. */
+struct sp_fdstate *sp_sock_learn(int fd)
 {
-	struct sp_fdstate *st = sp_fd_get(fd, 0);
-	int domain, type, protocol;
+	int domain, type, protocol, e = errno;
 	socklen_t len = sizeof(int);
+	struct sp_fdstate *st = NULL;
 
-	if (st && (st->flags & SP_FD_KNOWN))
-		return st;
 	if (real_getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0)
-		return NULL;
+		goto out;
 	len = sizeof(int);
 	if (real_getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
-		return NULL;
+		goto out;
 	len = sizeof(int);
 	if (real_getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) < 0)
 		protocol = 0;
-	return sp_fd_reset(fd, sp_classify(domain, type, protocol));
+	st = sp_fd_reset(fd, sp_classify(domain, type, protocol));
+out:
+	/* callers go on to the program's own call: errno is its own */
+	errno = e;
+	return st;
 }
 
 /* The socket's own addresses, fetched only when some rule looks at them. */
@@ -85,28 +89,41 @@ static void inject(void *ctx, const struct sp_action *a)
 		log_setsockopt(fd, SP_ACT_INJECT, rc, e, a->level, a->opt, &k, len, NULL, 0);
 }
 
-void sp_apply_moment(int fd, struct sp_fdstate *st, enum sp_moment m, const struct sockaddr *given,
-		     socklen_t given_len)
+/* sp_apply_now when the rules need an address the call did not give: the
+ * socket is asked for it (getsockname/getpeername). */
+static __attribute__((noinline)) void apply_fetched(int fd, struct sp_fdstate *st, enum sp_moment m,
+						    const struct sp_sockaddrs *given, unsigned needs)
 {
-	const struct sp_table *t = sp_policy_table;
-	unsigned needs = sp_moment_needs(t, (enum sp_class)st->cls, m);
 	struct addrs a;
 	struct sp_sockstate ss = {!(st->flags & SP_FD_FIRST_USE_DONE), st->set_by_program};
 
-	if (m == SP_AT_BIND || m == SP_AT_LISTEN || m == SP_AT_CONNECT)
-		st->flags |= SP_FD_FIRST_USE_DONE;
-	if (!needs)
-		return;
-	a.view = (struct sp_sockaddrs){0};
-	if (given && (m == SP_AT_CONNECT || m == SP_AT_ACCEPT)) {
-		a.view.peer = given;
-		a.view.peer_len = given_len;
-	} else if (given) {
-		a.view.local = given;
-		a.view.local_len = given_len;
-	}
+	a.view = *given;
 	fetch_addrs(fd, needs, &a);
-	sp_moment_each(t, (enum sp_class)st->cls, m, &a.view, &ss, inject, &fd);
+	sp_moment_each(sp_policy_table, (enum sp_class)st->cls, m, &a.view, &ss, inject, &fd);
+}
+
+/* The part of sp_apply_moment that runs when some rule may act.  The
+ * socket's first use is marked by the caller after this returns. */
+void sp_apply_now(int fd, struct sp_fdstate *st, enum sp_moment m, const struct sockaddr *given,
+		  socklen_t given_len, unsigned needs)
+{
+	struct sp_sockaddrs view = {0};
+	struct sp_sockstate ss;
+
+	if (given && (m == SP_AT_CONNECT || m == SP_AT_ACCEPT)) {
+		view.peer = given;
+		view.peer_len = given_len;
+	} else if (given) {
+		view.local = given;
+		view.local_len = given_len;
+	}
+	/* a bind or a connect gives what port=/dport= rules look at */
+	if (((needs & SP_NEED_LOCAL) && !view.local) || ((needs & SP_NEED_PEER) && !view.peer)) {
+		apply_fetched(fd, st, m, &view, needs);
+		return;
+	}
+	ss = (struct sp_sockstate){!(st->flags & SP_FD_FIRST_USE_DONE), st->set_by_program};
+	sp_moment_each(sp_policy_table, (enum sp_class)st->cls, m, &view, &ss, inject, &fd);
 }
 
 /* A copy of what the program passed, for the log and for clamping: the

@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "borrowed.h"
 #include "export.h"
 #include "fdtab.h"
 #include "init.h"
@@ -24,10 +25,25 @@ void closefrom(int lowfd);
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
+/* Whether ST holds what the kernel cannot tell again: the moments a
+ * socket has been through, the options the program set itself.  The class
+ * alone is read back with getsockopt when next needed. */
+static int holds_history(const struct sp_fdstate *st)
+{
+	return (st->flags & ~SP_FD_KNOWN) || st->set_by_program[0] || st->set_by_program[1];
+}
+
+/* A vfork child (Python's subprocess closes every descriptor in one) runs
+ * on its parent's memory: forgetting there erased the parent's state, and
+ * a `default` rule then overrode the program's own choice after the
+ * child was gone.  Only entries with a history are worth the getpid(). */
 static void forget(int fd)
 {
-	if (fd >= 0)
-		sp_fd_forget_range((unsigned)fd, (unsigned)fd);
+	struct sp_fdstate *st = sp_fd_lookup(fd);
+
+	if (!st || !st->flags || (holds_history(st) && sp_borrowed_memory()))
+		return;
+	sp_fd_forget_range((unsigned)fd, (unsigned)fd);
 }
 
 SP_EXPORT int close(int fd)
@@ -75,7 +91,7 @@ SP_EXPORT int close_range(unsigned first, unsigned last, int flags)
 
 	if (first > last)
 		return real_close_range(first, last, flags);
-	if (!(flags & CLOSE_RANGE_CLOEXEC))
+	if (!(flags & CLOSE_RANGE_CLOEXEC) && !sp_borrowed_memory())
 		sp_fd_forget_range(first, last);
 	if (own < 0 || (unsigned)own < first || (unsigned)own > last)
 		return real_close_range(first, last, flags);

@@ -6,8 +6,11 @@
 #ifndef SOCKPOLICY_FDTAB_H
 #define SOCKPOLICY_FDTAB_H
 
+#include <stddef.h>
 #include <stdint.h>
 
+/* The _DONE flags are set only where some rule reads them (apply.h,
+ * sp_done_flags_read). */
 enum sp_fd_flag {
 	SP_FD_KNOWN = 1,          /* cls is valid */
 	SP_FD_FIRST_USE_DONE = 2, /* bind, listen or connect has been called */
@@ -25,11 +28,55 @@ struct sp_fdstate {
  * out of range, or absent and not created (or memory is short). */
 struct sp_fdstate *sp_fd_get(int fd, int create);
 
-/* Resets FD's entry to a fresh socket of class CLS.  Returns the entry or
- * NULL. */
-struct sp_fdstate *sp_fd_reset(int fd, int cls);
+/* Two levels: 2^16 pages of 256 entries, 16M fds, beyond any RLIMIT_NOFILE
+ * in use.  Exposed so that the lookup a wrapper makes on every call is
+ * inline (a call into fdtab.c cost more than the lookup itself). */
+#define SP_FD_PAGE_BITS 8
+#define SP_FD_PAGE_FDS (1u << SP_FD_PAGE_BITS)
+#define SP_FD_DIR_PAGES (1u << 16)
+extern struct sp_fdstate *_Atomic sp_fd_directory[SP_FD_DIR_PAGES];
 
-/* Forgets fds in [FIRST, LAST] (closed or replaced). */
-void sp_fd_forget_range(unsigned first, unsigned last);
+/* sp_fd_get(FD, 0), inline. */
+static inline struct sp_fdstate *sp_fd_lookup(int fd)
+{
+	unsigned d = (unsigned)fd >> SP_FD_PAGE_BITS;
+	struct sp_fdstate *page;
+
+	/* one compare: a negative fd, as unsigned, is beyond the last page */
+	if (d >= SP_FD_DIR_PAGES)
+		return NULL;
+	page = __atomic_load_n(&sp_fd_directory[d], __ATOMIC_ACQUIRE);
+	return page ? &page[(unsigned)fd & (SP_FD_PAGE_FDS - 1)] : NULL;
+}
+
+/* Resets FD's entry to a fresh socket of class CLS, mapping its page on
+ * first use.  Returns the entry or NULL.  Leaves errno alone. */
+static inline struct sp_fdstate *sp_fd_reset(int fd, int cls)
+{
+	struct sp_fdstate *st = sp_fd_lookup(fd);
+
+	if (!st && !(st = sp_fd_get(fd, 1)))
+		return NULL;
+	*st = (struct sp_fdstate){.flags = SP_FD_KNOWN, .cls = (uint8_t)cls};
+	return st;
+}
+
+/* Forgets fds in [FIRST, LAST] (closed or replaced).  Inline: close()
+ * forgets one fd on every call, and that needs no loop and no call. */
+void sp_fd_forget_pages(unsigned first, unsigned last);
+static inline void sp_fd_forget_range(unsigned first, unsigned last)
+{
+	struct sp_fdstate *page;
+
+	if (first != last) {
+		sp_fd_forget_pages(first, last);
+		return;
+	}
+	if (first >> SP_FD_PAGE_BITS >= SP_FD_DIR_PAGES)
+		return;
+	page = __atomic_load_n(&sp_fd_directory[first >> SP_FD_PAGE_BITS], __ATOMIC_ACQUIRE);
+	if (page)
+		page[first & (SP_FD_PAGE_FDS - 1)] = (struct sp_fdstate){0};
+}
 
 #endif

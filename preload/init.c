@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../policy/policy.h"
+#include "borrowed.h"
 #include "log.h"
 #include "policy_load.h"
 #include "real.h"
@@ -24,6 +25,7 @@
 #define SP_EX_CONFIG 78
 
 const struct sp_table *sp_policy_table;
+char sp_prog_name[SP_PROG_NAME_MAX];
 int sp_init_state;
 static __thread int tls_initialising __attribute__((tls_model("initial-exec")));
 
@@ -69,7 +71,7 @@ static int load_policy(void)
 	}
 	if (policy.nrules == 0)
 		return 0;
-	t = sp_policy_compile(&policy, &in, program_invocation_short_name, msg, sizeof msg);
+	t = sp_policy_compile(&policy, &in, sp_prog_name, msg, sizeof msg);
 	if (!t) {
 		report("sockpolicy: %s", msg);
 		return -1;
@@ -107,7 +109,11 @@ static void initialise(void)
 	int bad = 0;
 	int saved = errno;
 
+	sp_borrowed_init();
 	sp_real_resolve();
+	/* a copy: the name lives in argv[0], which programs overwrite */
+	snprintf(sp_prog_name, sizeof sp_prog_name, "%s",
+		 program_invocation_short_name ? program_invocation_short_name : "");
 	if (load_policy() < 0) {
 		/* an invalid policy is dropped whole: nothing of it applies */
 		sp_policy_free(&policy);
@@ -121,24 +127,55 @@ static void initialise(void)
 	errno = saved;
 }
 
+/* The process one of whose threads is initialising; 0: nobody yet.  A
+ * pid, not a flag: a child forked while another thread of its parent was
+ * initialising inherits the claim, but not the thread that would have
+ * finished, and waited for it for ever (found by hardening-init.bats). */
+static pid_t init_claim;
+
+static int run_initialise(int takeover)
+{
+	tls_initialising = 1;
+	if (takeover) {
+		/* whatever the parent's thread had half made is left behind */
+		memset(&policy, 0, sizeof policy);
+		sp_policy_table = NULL;
+	}
+	__atomic_store_n(&sp_init_state, SP_INIT_RUNNING, __ATOMIC_RELEASE);
+	initialise();
+	tls_initialising = 0;
+	__atomic_store_n(&sp_init_state, SP_INIT_DONE, __ATOMIC_RELEASE);
+	return 1;
+}
+
 int sp_init_slow(void)
 {
-	int expected = SP_INIT_NONE;
+	pid_t me, claim;
 
 	if (tls_initialising)
 		return 0;
-	if (__atomic_compare_exchange_n(&sp_init_state, &expected, SP_INIT_RUNNING, 0, __ATOMIC_ACQ_REL,
-					__ATOMIC_ACQUIRE)) {
-		tls_initialising = 1;
-		initialise();
-		tls_initialising = 0;
-		__atomic_store_n(&sp_init_state, SP_INIT_DONE, __ATOMIC_RELEASE);
+	if (__atomic_load_n(&sp_init_state, __ATOMIC_ACQUIRE) == SP_INIT_DONE)
+		return 1;
+	me = getpid();
+	for (;;) {
+		claim = 0;
+		if (__atomic_compare_exchange_n(&init_claim, &claim, me, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			return run_initialise(0);
+		if (claim != me) {
+			/* claimed in the process this one was forked from; a vfork
+			 * child of it shares its memory, half made: it passes through */
+			if (sp_borrowed_memory())
+				return 0;
+			if (__atomic_compare_exchange_n(&init_claim, &claim, me, 0, __ATOMIC_ACQ_REL,
+							__ATOMIC_ACQUIRE))
+				return run_initialise(1);
+			continue;
+		}
+		/* another thread of ours is initialising: it takes microseconds */
+		while (__atomic_load_n(&sp_init_state, __ATOMIC_ACQUIRE) != SP_INIT_DONE)
+			sched_yield();
 		return 1;
 	}
-	/* another thread is initialising: it takes microseconds */
-	while (__atomic_load_n(&sp_init_state, __ATOMIC_ACQUIRE) != SP_INIT_DONE)
-		sched_yield();
-	return 1;
 }
 
 __attribute__((constructor)) static void sp_constructor(void) { sp_ready(); }

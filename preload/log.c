@@ -4,6 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "init.h"
+
 static int log_json;
 
 /* The tid of this thread, valid while the pid is the one it was read in:
@@ -57,7 +59,7 @@ void sp_log(const struct sp_record *r)
 	clock_gettime(CLOCK_REALTIME, &m.ts);
 	m.pid = pid;
 	m.tid = tls_tid;
-	m.prog = program_invocation_short_name;
+	m.prog = sp_prog_name;
 	if (sp_sink_is_syslog()) {
 		len = syslog_head(buf, &m.ts, pid);
 		len += log_json ? sp_record_json(r, &m, buf + len) : sp_record_text_body(r, &m, buf + len);

@@ -11,9 +11,11 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "borrowed.h"
 #include "real.h"
 
 #ifndef SP_SYSLOG_PATH
@@ -43,7 +45,8 @@ static struct {
 	pid_t owner;         /* the process the descriptor was opened for */
 	pid_t stopped;       /* logging stopped in this process */
 	int writers;         /* threads between loading fd and write() */
-	int lock;            /* reopening; only ever try-locked */
+	pid_t lock;          /* reopening: the holder's pid, 0 when free; only ever try-locked */
+	int torn;            /* the last record was cut short: the next one starts a line */
 } sink = {.fd = -1};
 
 static __thread int tls_writing __attribute__((tls_model("initial-exec")));
@@ -64,12 +67,23 @@ static int choose_floor(void)
 	return top > 64 ? (int)top - 24 : 3;
 }
 
-/* Moves FD to the floor or above; returns the descriptor to use. */
+/* Moves FD to the floor or above; returns the descriptor to use.  With
+ * no room there it stays where it is, but never at 0, 1 or 2: a program
+ * started with stdin closed opens /dev/null expecting descriptor 0, and a
+ * record must never go where it writes its output.  Then FD is closed and
+ * -1 returned with errno EMFILE. */
 static int move_high(int fd)
 {
 	int high = fcntl(fd, F_DUPFD_CLOEXEC, sink.floor);
-	if (high < 0)
-		return fd;
+	if (high < 0 && fd < 3)
+		high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (high < 0) {
+		if (fd >= 3)
+			return fd;
+		real_close(fd);
+		errno = EMFILE;
+		return -1;
+	}
 	real_close(fd);
 	return high;
 }
@@ -135,9 +149,10 @@ static int open_file(pid_t pid, char *msg, size_t n)
 		return -1;
 	}
 	fd = move_high(fd);
-	if (remember_identity(fd) < 0) {
+	if (fd < 0 || remember_identity(fd) < 0) {
 		snprintf(msg, n, "cannot use log file '%s': %s", path, strerror(errno));
-		real_close(fd);
+		if (fd >= 0)
+			real_close(fd);
 		return -1;
 	}
 	return fd;
@@ -174,8 +189,9 @@ static int open_descriptor(int src, char *msg, size_t n)
 		return -1;
 	}
 	fd = move_high(fd);
-	if (remember_identity(fd) < 0) {
-		real_close(fd);
+	if (fd < 0 || remember_identity(fd) < 0) {
+		if (fd >= 0)
+			real_close(fd);
 		snprintf(msg, n, "cannot use descriptor %d", src);
 		return -1;
 	}
@@ -197,8 +213,25 @@ static int connect_syslog(char *msg, size_t n)
 		return -1;
 	}
 	fd = move_high(fd);
+	if (fd < 0) {
+		snprintf(msg, n, "no descriptor free for syslog");
+		return -1;
+	}
 	remember_identity(fd);
 	return fd;
+}
+
+/* Whether a descriptor is still free for the program besides FD.  With a
+ * single one free at load, a log there left the program EMFILE where it
+ * would have run. */
+static int spare_left(int fd)
+{
+	int probe = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+	if (probe < 0)
+		return errno != EMFILE;
+	real_close(probe);
+	return 1;
 }
 
 int sp_sink_open(const char *spec, char *msg, size_t n)
@@ -252,14 +285,27 @@ int sp_sink_open(const char *spec, char *msg, size_t n)
 	}
 	if (fd < 0)
 		return -1;
+	if (!spare_left(fd)) {
+		real_close(fd);
+		snprintf(msg, n, "no descriptor to spare for the log (the program's RLIMIT_NOFILE is all used)");
+		return -1;
+	}
 	sink.fd = fd;
 	__atomic_store_n(&sp_sink_kind, kind, __ATOMIC_RELEASE);
 	return 0;
 }
 
-static int try_lock(void)
+/* A child forked while another thread of its parent held the lock finds
+ * it held by a process that is not itself, for ever: it takes it over
+ * instead of dropping every record. */
+static int try_lock(pid_t pid)
 {
-	return __atomic_exchange_n(&sink.lock, 1, __ATOMIC_ACQUIRE) == 0;
+	pid_t held = 0;
+
+	if (__atomic_compare_exchange_n(&sink.lock, &held, pid, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return 1;
+	return held != pid &&
+	       __atomic_compare_exchange_n(&sink.lock, &held, pid, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
 static void unlock(void) { __atomic_store_n(&sink.lock, 0, __ATOMIC_RELEASE); }
@@ -273,7 +319,7 @@ static int adopt(pid_t pid)
 	char msg[256];
 	int ok = 1;
 
-	if (!try_lock())
+	if (!try_lock(pid))
 		return 0;
 	if (__atomic_load_n(&sink.owner, __ATOMIC_ACQUIRE) != pid) {
 		if (sp_sink_kind == SINK_FILE && sink.per_pid) {
@@ -300,7 +346,7 @@ static int recover(pid_t pid)
 	char msg[256];
 	int fd = -1;
 
-	if (!try_lock())
+	if (!try_lock(pid))
 		return -1;
 	if (sp_sink_kind == SINK_FILE)
 		fd = open_file(pid, msg, sizeof msg);
@@ -312,7 +358,7 @@ static int recover(pid_t pid)
 	return fd;
 }
 
-static ssize_t write_pipe(int fd, const char *buf, size_t len)
+static ssize_t write_pipe(int fd, const struct iovec *iov, int n)
 {
 	sigset_t pipe_only, old, pending;
 	ssize_t rc;
@@ -323,7 +369,7 @@ static ssize_t write_pipe(int fd, const char *buf, size_t len)
 	sigprocmask(SIG_BLOCK, &pipe_only, &old);
 	sigpending(&pending);
 	was_pending = sigismember(&pending, SIGPIPE);
-	rc = write(fd, buf, len);
+	rc = writev(fd, iov, n);
 	e = errno;
 	if (rc < 0 && e == EPIPE && !was_pending) {
 		/* take back the SIGPIPE our write raised, and only that one */
@@ -336,41 +382,96 @@ static ssize_t write_pipe(int fd, const char *buf, size_t len)
 	return rc;
 }
 
-static ssize_t write_once(int fd, const char *buf, size_t len)
+static ssize_t write_iov(int fd, int mode, struct iovec *iov, int n)
 {
-	switch (sink.mode) {
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+
+	switch (mode) {
 	case WRITE_SEND:
-		return send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		return sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 	case WRITE_PIPE:
-		return write_pipe(fd, buf, len);
+		return write_pipe(fd, iov, n);
 	default:
-		return write(fd, buf, len);
+		return writev(fd, iov, n);
+	}
+}
+
+/* Writes one record with one system call.  A write cut short (a full disk,
+ * a stream socket whose buffer filled) leaves a torn line; the next record
+ * then starts with a newline in the same write, so that only the torn one
+ * is lost, not the one glued to it too.  Returns what write(2) did. */
+static ssize_t write_record(int fd, const char *buf, size_t len)
+{
+	struct iovec iov[2] = {{(void *)"\n", 1}, {(void *)buf, len}};
+	int torn = __atomic_load_n(&sink.torn, __ATOMIC_RELAXED);
+	size_t want = len + (size_t)torn;
+	ssize_t rc = -1;
+
+	for (int tries = 0; tries < 3; tries++) {
+		rc = write_iov(fd, sink.mode, iov + !torn, 1 + torn);
+		if (rc >= 0 || errno != EINTR)
+			break;
+	}
+	/* torn again unless all went, or just the newline that ends the line */
+	if (rc > 0)
+		__atomic_store_n(&sink.torn, (size_t)rc < want && !(torn && rc == 1), __ATOMIC_RELAXED);
+	return rc;
+}
+
+/* A record of a vfork child, which runs on its parent's memory: written
+ * without changing the sink, which the parent resumes with (a vfork child
+ * that adopted the sink left its parent a descriptor number that meant
+ * nothing there, and a file descriptor leaked).  A %p log is the child's
+ * own file, opened for this record alone; any other destination is
+ * written as inherited, if our descriptor is still what was opened. */
+static void write_borrowed(const char *buf, size_t len, pid_t pid)
+{
+	int fd = __atomic_load_n(&sink.fd, __ATOMIC_SEQ_CST);
+
+	if (sp_sink_kind == SINK_FILE && sink.per_pid) {
+		char path[PATH_MAX];
+		struct stat st;
+		if (expand_path(path, sizeof path, pid) < 0)
+			return;
+		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0600);
+		if (fd < 0)
+			return;
+		struct iovec iov = {(void *)buf, len};
+		if (fstat(fd, &st) == 0)
+			(void)write_iov(fd, S_ISFIFO(st.st_mode) ? WRITE_PIPE : WRITE_PLAIN, &iov, 1);
+		real_close(fd);
+		return;
+	}
+	if (fd >= 0 && still_ours(fd)) {
+		struct iovec iov = {(void *)buf, len};
+		(void)write_iov(fd, sink.mode, &iov, 1);
 	}
 }
 
 void sp_sink_write(const char *buf, size_t len, pid_t pid)
 {
 	int fd;
-	ssize_t rc = -1;
 
 	if (__atomic_load_n(&sink.stopped, __ATOMIC_RELAXED) == pid)
 		return;
-	if (__atomic_load_n(&sink.owner, __ATOMIC_ACQUIRE) != pid && !adopt(pid))
-		return;
+	if (__atomic_load_n(&sink.owner, __ATOMIC_ACQUIRE) != pid) {
+		if (sp_borrowed_memory()) {
+			write_borrowed(buf, len, pid);
+			return;
+		}
+		if (!adopt(pid))
+			return;
+	}
 	__atomic_add_fetch(&sink.writers, 1, __ATOMIC_SEQ_CST);
 	tls_writing = 1;
 	fd = __atomic_load_n(&sink.fd, __ATOMIC_SEQ_CST);
-	if (fd >= 0 && !still_ours(fd))
+	/* -1: a dup2 onto our descriptor found none free to move it to, or
+	 * it was closed under us by a raw syscall: a file is opened again
+	 * (once; if that fails too, logging stops) */
+	if (fd < 0 || !still_ours(fd))
 		fd = recover(pid);
-	if (fd >= 0) {
-		for (int tries = 0; tries < 3; tries++) {
-			rc = write_once(fd, buf, len);
-			if (rc >= 0 || errno != EINTR)
-				break;
-		}
-		if (rc < 0 && errno == EPIPE)
-			stop(pid);
-	}
+	if (fd >= 0 && write_record(fd, buf, len) < 0 && errno == EPIPE)
+		stop(pid);
 	tls_writing = 0;
 	__atomic_sub_fetch(&sink.writers, 1, __ATOMIC_SEQ_CST);
 }
@@ -379,6 +480,10 @@ void sp_sink_evict(int fd)
 {
 	int e = errno, moved;
 
+	/* a vfork child's dup2 replaces its own copy of our descriptor: the
+	 * parent's is untouched, and the sink is the parent's */
+	if (sp_borrowed_memory())
+		return;
 	moved = fcntl(fd, F_DUPFD_CLOEXEC, sink.floor);
 	if (moved < 0)
 		moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);

@@ -15,6 +15,26 @@
 /* Nothing to apply and nothing to log: the wrapper is one compare. */
 static inline int idle(void) { return !sp_policy_table && !sp_sink_active(); }
 
+/* Every wrapper is a fast path that tail-calls the real function, and a
+ * slow path kept out of line: inlined, the slow path's stack frame and
+ * saved registers would be paid on every call (callgrind showed ~25
+ * instructions of prologue in a pass-through socket()). */
+#define SP_SLOW __attribute__((noinline))
+
+/* The library is initialised: the first compare of every wrapper.  A call
+ * before or during start-up takes the wrapper's *_early path, out of line
+ * too, for the same reason: sp_ready() may call into start-up. */
+static inline int started(void)
+{
+	return SP_LIKELY(__atomic_load_n(&sp_init_state, __ATOMIC_ACQUIRE) == SP_INIT_DONE);
+}
+
+/* The real function, called straight through its pointer: real_X() would
+ * add a call and a second NULL check to every wrapped call.  The pointer
+ * is NULL only while the library initialises; real_X() then goes to the
+ * kernel. */
+#define REAL(fn) (SP_LIKELY(sp_real.fn != NULL) ? sp_real.fn : real_##fn)
+
 /* An address the program passes, readable for the policy and the log:
  * copied before the call (the kernel has not checked it yet). */
 struct arg_addr {
@@ -37,85 +57,223 @@ static void log_addr_call(enum sp_call call, int fd, int rc, int err, const stru
 	sp_log(&r);
 }
 
-SP_EXPORT int socket(int domain, int type, int protocol)
+/* The record of socket(): errno is what the call left (sp_log keeps it). */
+static SP_SLOW void log_socket(int fd, int domain, int type, int protocol)
 {
-	int fd, e;
+	struct sp_record r = {.call = SP_CALL_SOCKET, .fd = fd, .ret = fd, .err = errno,
+			      .family = domain, .type = type, .protocol = protocol};
+	sp_log(&r);
+}
 
-	if (!sp_ready() || idle())
-		return real_socket(domain, type, protocol);
-	fd = real_socket(domain, type, protocol);
-	e = errno;
-	if (sp_sink_active()) {
-		struct sp_record r = {.call = SP_CALL_SOCKET, .fd = fd, .ret = fd, .err = e,
-				      .family = domain, .type = type, .protocol = protocol};
-		sp_log(&r);
-	}
-	if (fd >= 0 && sp_policy_table) {
-		struct sp_fdstate *st = sp_fd_reset(fd, sp_classify(domain, type, protocol));
-		if (st)
-			sp_apply_moment(fd, st, SP_AT_SOCKET, NULL, 0);
-	}
+/* Rules that act when a socket is made (the default moment). */
+static SP_SLOW void apply_at_socket(int fd, struct sp_fdstate *st)
+{
+	int e = errno;
+
+	sp_apply_moment(fd, st, SP_AT_SOCKET, NULL, 0);
 	errno = e;
+}
+
+/* socket() with a policy or a log.  Inlined twice, with LOGGED constant:
+ * without a log, the arguments are not needed after the real call (the
+ * class is worked out first), and fewer registers are saved per call. */
+static inline __attribute__((always_inline)) int socket_body(int domain, int type, int protocol, int logged)
+{
+	/* without a log, there is a policy (idle() was false) */
+	const struct sp_table *t = sp_policy_table;
+	enum sp_class cls = !logged || t ? sp_classify(domain, type, protocol) : SP_C_UNTOUCHED;
+	int fd = REAL(socket)(domain, type, protocol);
+
+	if (logged)
+		log_socket(fd, domain, type, protocol);
+	/* (a failed socket(), fd -1, has no entry: sp_fd_reset returns NULL) */
+	if (!logged || t) {
+		/* errno is saved only when a rule acts: the rest leaves it alone */
+		struct sp_fdstate *st = sp_fd_reset(fd, cls);
+		if (st && sp_moment_needs(t, cls, SP_AT_SOCKET))
+			apply_at_socket(fd, st);
+	}
 	return fd;
 }
 
-/* bind and connect: the policy acts just before the call, on the address
- * the call passes. */
-static int addr_call(enum sp_call call, int fd, const struct sockaddr *addr, socklen_t len)
+static SP_SLOW int socket_policy(int domain, int type, int protocol)
+{
+	return socket_body(domain, type, protocol, 0);
+}
+
+static SP_SLOW int socket_logged(int domain, int type, int protocol)
+{
+	return socket_body(domain, type, protocol, 1);
+}
+
+/* (the order of the tests: each is one load, and the path with a policy
+ * and no log, the one that counts, takes two) */
+static inline int socket_go(int domain, int type, int protocol)
+{
+	if (sp_sink_active())
+		return socket_logged(domain, type, protocol);
+	if (sp_policy_table)
+		return socket_policy(domain, type, protocol);
+	return REAL(socket)(domain, type, protocol);
+}
+
+static SP_SLOW int socket_early(int domain, int type, int protocol)
+{
+	return sp_ready() ? socket_go(domain, type, protocol) : REAL(socket)(domain, type, protocol);
+}
+
+SP_EXPORT int socket(int domain, int type, int protocol)
+{
+	return started() ? socket_go(domain, type, protocol) : socket_early(domain, type, protocol);
+}
+
+/* bind and connect with a log: the policy acts just before the call, on
+ * the address the call passes, and the record shows that address.
+ * Inlined into one function per call, so that CALL is a constant there. */
+static inline __attribute__((always_inline)) int addr_call(enum sp_call call, int fd,
+							     const struct sockaddr *addr, socklen_t len)
 {
 	enum sp_moment moment = call == SP_CALL_BIND ? SP_AT_BIND : SP_AT_CONNECT;
-	struct arg_addr a = {.ok = 0};
+	struct arg_addr a; /* not "= {0}": that clears 128 bytes per call */
+	struct sp_fdstate *st = NULL;
+	unsigned needs = 0;
 	int rc, e = errno;
 
-	if (sp_sink_active() || sp_policy_table)
-		copy_arg_addr(addr, len, &a);
+	a.ok = 0;
+	a.len = 0;
 	if (sp_policy_table) {
-		struct sp_fdstate *st = sp_sock_state(fd);
-		if (st && !(moment == SP_AT_CONNECT && (st->flags & SP_FD_CONNECT_DONE))) {
-			sp_apply_moment(fd, st, moment, a.ok ? (struct sockaddr *)&a.copy : NULL, a.len);
-			if (moment == SP_AT_CONNECT)
-				st->flags |= SP_FD_CONNECT_DONE;
-		}
+		st = sp_sock_state(fd);
+		if (st && moment == SP_AT_CONNECT && (st->flags & SP_FD_CONNECT_DONE))
+			st = NULL;
+		if (st)
+			needs = sp_moment_needs(sp_policy_table, (enum sp_class)st->cls, moment);
+	}
+	/* the copy costs two system calls: only when a record or a rule of
+	 * this socket's class at this moment reads the address */
+	if (sp_sink_active() || needs)
+		copy_arg_addr(addr, len, &a);
+	if (st) {
+		sp_apply_moment_needs(fd, st, moment, a.ok ? (struct sockaddr *)&a.copy : NULL, a.len, needs);
+		if (moment == SP_AT_CONNECT)
+			st->flags |= SP_FD_CONNECT_DONE & sp_done_flags_read(st);
+	}
+	errno = e;
+	rc = call == SP_CALL_BIND ? REAL(bind)(fd, addr, len) : REAL(connect)(fd, addr, len);
+	if (sp_sink_active()) {
+		e = errno;
+		log_addr_call(call, fd, rc, e, &a);
 		errno = e;
 	}
-	rc = call == SP_CALL_BIND ? real_bind(fd, addr, len) : real_connect(fd, addr, len);
-	e = errno;
-	if (sp_sink_active())
-		log_addr_call(call, fd, rc, e, &a);
-	errno = e;
 	return rc;
+}
+
+/* bind or connect under a policy, when a rule of the socket's class acts
+ * at this moment: the rules read a copy of the address. */
+static inline __attribute__((always_inline)) void addr_apply(int fd, struct sp_fdstate *st, enum sp_moment m,
+							       const struct sockaddr *addr, socklen_t len,
+							       unsigned needs)
+{
+	struct arg_addr a;
+	int e = errno;
+
+	copy_arg_addr(addr, len, &a);
+	sp_apply_moment_needs(fd, st, m, a.ok ? (struct sockaddr *)&a.copy : NULL, a.len, needs);
+	errno = e;
+}
+
+/* addr_call without a log, the common case under a policy: most sockets
+ * have no rule at bind or connect, and then neither the address nor errno
+ * is touched and the real call is a tail call. */
+static inline __attribute__((always_inline)) int addr_policy(enum sp_call call, int fd,
+							       const struct sockaddr *addr, socklen_t len)
+{
+	enum sp_moment moment = call == SP_CALL_BIND ? SP_AT_BIND : SP_AT_CONNECT;
+	struct sp_fdstate *st = sp_sock_state(fd);
+
+	if (st && !(moment == SP_AT_CONNECT && (st->flags & SP_FD_CONNECT_DONE))) {
+		unsigned needs = sp_moment_needs(sp_policy_table, (enum sp_class)st->cls, moment);
+		if (needs)
+			addr_apply(fd, st, moment, addr, len, needs);
+		else
+			sp_apply_moment_needs(fd, st, moment, NULL, 0, 0); /* marks first use */
+		if (moment == SP_AT_CONNECT)
+			st->flags |= SP_FD_CONNECT_DONE & sp_done_flags_read(st);
+	}
+	return call == SP_CALL_BIND ? REAL(bind)(fd, addr, len) : REAL(connect)(fd, addr, len);
+}
+
+static SP_SLOW int bind_logged(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	return addr_call(SP_CALL_BIND, fd, addr, len);
+}
+
+static SP_SLOW int bind_policy(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	return addr_policy(SP_CALL_BIND, fd, addr, len);
+}
+
+static SP_SLOW int connect_logged(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	return addr_call(SP_CALL_CONNECT, fd, addr, len);
+}
+
+static SP_SLOW int connect_policy(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	return addr_policy(SP_CALL_CONNECT, fd, addr, len);
+}
+
+static inline int bind_go(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	if (sp_sink_active())
+		return bind_logged(fd, addr, len);
+	if (sp_policy_table)
+		return bind_policy(fd, addr, len);
+	return REAL(bind)(fd, addr, len);
+}
+
+static SP_SLOW int bind_early(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	return sp_ready() ? bind_go(fd, addr, len) : REAL(bind)(fd, addr, len);
 }
 
 SP_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	if (!sp_ready() || idle())
-		return real_bind(fd, addr, len);
-	return addr_call(SP_CALL_BIND, fd, addr, len);
+	return started() ? bind_go(fd, addr, len) : bind_early(fd, addr, len);
+}
+
+static inline int connect_go(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	if (sp_sink_active())
+		return connect_logged(fd, addr, len);
+	if (sp_policy_table)
+		return connect_policy(fd, addr, len);
+	return REAL(connect)(fd, addr, len);
+}
+
+static SP_SLOW int connect_early(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	return sp_ready() ? connect_go(fd, addr, len) : REAL(connect)(fd, addr, len);
 }
 
 SP_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	if (!sp_ready() || idle())
-		return real_connect(fd, addr, len);
-	return addr_call(SP_CALL_CONNECT, fd, addr, len);
+	return started() ? connect_go(fd, addr, len) : connect_early(fd, addr, len);
 }
 
-SP_EXPORT int listen(int fd, int backlog)
+static SP_SLOW int listen_slow(int fd, int backlog)
 {
 	int rc, e;
 
-	if (!sp_ready() || idle())
-		return real_listen(fd, backlog);
 	e = errno;
 	if (sp_policy_table) {
 		struct sp_fdstate *st = sp_sock_state(fd);
 		if (st && !(st->flags & SP_FD_LISTEN_DONE)) {
 			sp_apply_moment(fd, st, SP_AT_LISTEN, NULL, 0);
-			st->flags |= SP_FD_LISTEN_DONE;
+			st->flags |= SP_FD_LISTEN_DONE & sp_done_flags_read(st);
 		}
 		errno = e;
 	}
-	rc = real_listen(fd, backlog);
+	rc = REAL(listen)(fd, backlog);
 	e = errno;
 	if (sp_sink_active()) {
 		struct sp_record r = {.call = SP_CALL_LISTEN, .fd = fd, .ret = rc, .err = e, .backlog = backlog};
@@ -125,9 +283,16 @@ SP_EXPORT int listen(int fd, int backlog)
 	return rc;
 }
 
+SP_EXPORT int listen(int fd, int backlog)
+{
+	if (!sp_ready() || idle())
+		return REAL(listen)(fd, backlog);
+	return listen_slow(fd, backlog);
+}
+
 /* accept and accept4: the new socket inherits the listener's class, and
  * at=accept rules act on it before the program sees it. */
-static int accept_call(enum sp_call call, int fd, struct sockaddr *addr, socklen_t *len, int flags)
+static SP_SLOW int accept_call(enum sp_call call, int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
 	struct sockaddr_storage own;
 	socklen_t own_len = sizeof own, cap = 0;
@@ -143,7 +308,7 @@ static int accept_call(enum sp_call call, int fd, struct sockaddr *addr, socklen
 	} else if (sp_safe_read(&cap, len, sizeof cap) < 0) {
 		cap = 0;
 	}
-	nfd = call == SP_CALL_ACCEPT4 ? real_accept4(fd, peer, peer_len, flags) : real_accept(fd, peer, peer_len);
+	nfd = call == SP_CALL_ACCEPT4 ? REAL(accept4)(fd, peer, peer_len, flags) : REAL(accept)(fd, peer, peer_len);
 	e = errno;
 	if (sp_sink_active()) {
 		struct sp_record r = {.call = call, .fd = fd, .ret = nfd, .err = e, .flags = flags};
@@ -164,7 +329,8 @@ static int accept_call(enum sp_call call, int fd, struct sockaddr *addr, socklen
 			if (addr && got > cap)
 				got = cap;
 			/* connected already: no first use, no listen, no connect */
-			st->flags |= SP_FD_FIRST_USE_DONE | SP_FD_LISTEN_DONE | SP_FD_CONNECT_DONE;
+			st->flags |= (SP_FD_FIRST_USE_DONE | SP_FD_LISTEN_DONE | SP_FD_CONNECT_DONE) &
+				     sp_done_flags_read(st);
 			sp_apply_moment(nfd, st, SP_AT_ACCEPT, peer, got);
 		}
 	}
@@ -175,35 +341,57 @@ static int accept_call(enum sp_call call, int fd, struct sockaddr *addr, socklen
 SP_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
 	if (!sp_ready() || idle())
-		return real_accept(fd, addr, len);
+		return REAL(accept)(fd, addr, len);
 	return accept_call(SP_CALL_ACCEPT, fd, addr, len, 0);
 }
 
 SP_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
 	if (!sp_ready() || idle())
-		return real_accept4(fd, addr, len, flags);
+		return REAL(accept4)(fd, addr, len, flags);
 	return accept_call(SP_CALL_ACCEPT4, fd, addr, len, flags);
+}
+
+static SP_SLOW int setsockopt_slow(int fd, int level, int opt, const void *val, socklen_t len)
+{
+	struct sp_slot slot;
+
+	if (sp_policy_table && sp_table_slot(sp_policy_table, level, opt, &slot))
+		return sp_apply_setsockopt(fd, level, opt, val, len, &slot);
+	/* no rule looks at this option and nothing is logged: as bare libc */
+	if (!sp_sink_active())
+		return REAL(setsockopt)(fd, level, opt, val, len);
+	return sp_pass_setsockopt(fd, level, opt, val, len);
+}
+
+static inline int setsockopt_go(int fd, int level, int opt, const void *val, socklen_t len)
+{
+	const struct sp_table *t = sp_policy_table;
+
+	if (sp_sink_active())
+		return setsockopt_slow(fd, level, opt, val, len);
+	/* not logged, and no rule names the option: decided before any call,
+	 * as most setsockopt calls are (sp_table_may_flag is a filter) */
+	if (!t || !sp_table_may_flag(t, level, opt))
+		return REAL(setsockopt)(fd, level, opt, val, len);
+	return setsockopt_slow(fd, level, opt, val, len);
+}
+
+static SP_SLOW int setsockopt_early(int fd, int level, int opt, const void *val, socklen_t len)
+{
+	return sp_ready() ? setsockopt_go(fd, level, opt, val, len) : REAL(setsockopt)(fd, level, opt, val, len);
 }
 
 SP_EXPORT int setsockopt(int fd, int level, int opt, const void *val, socklen_t len)
 {
-	struct sp_slot slot;
-
-	if (!sp_ready() || idle())
-		return real_setsockopt(fd, level, opt, val, len);
-	if (sp_policy_table && sp_table_slot(sp_policy_table, level, opt, &slot))
-		return sp_apply_setsockopt(fd, level, opt, val, len, &slot);
-	return sp_pass_setsockopt(fd, level, opt, val, len);
+	return started() ? setsockopt_go(fd, level, opt, val, len) : setsockopt_early(fd, level, opt, val, len);
 }
 
-SP_EXPORT int getsockopt(int fd, int level, int opt, void *val, socklen_t *len)
+static SP_SLOW int getsockopt_slow(int fd, int level, int opt, void *val, socklen_t *len)
 {
 	int rc, e;
 
-	if (!sp_ready() || !sp_sink_active())
-		return real_getsockopt(fd, level, opt, val, len);
-	rc = real_getsockopt(fd, level, opt, val, len);
+	rc = REAL(getsockopt)(fd, level, opt, val, len);
 	e = errno;
 	struct sp_record r = {.call = SP_CALL_GETSOCKOPT, .fd = fd, .ret = rc, .err = e, .level = level,
 			      .opt = opt};
@@ -212,4 +400,21 @@ SP_EXPORT int getsockopt(int fd, int level, int opt, void *val, socklen_t *len)
 	sp_log(&r);
 	errno = e;
 	return rc;
+}
+
+static inline int getsockopt_go(int fd, int level, int opt, void *val, socklen_t *len)
+{
+	if (sp_sink_active())
+		return getsockopt_slow(fd, level, opt, val, len);
+	return REAL(getsockopt)(fd, level, opt, val, len);
+}
+
+static SP_SLOW int getsockopt_early(int fd, int level, int opt, void *val, socklen_t *len)
+{
+	return sp_ready() ? getsockopt_go(fd, level, opt, val, len) : REAL(getsockopt)(fd, level, opt, val, len);
+}
+
+SP_EXPORT int getsockopt(int fd, int level, int opt, void *val, socklen_t *len)
+{
+	return started() ? getsockopt_go(fd, level, opt, val, len) : getsockopt_early(fd, level, opt, val, len);
 }

@@ -21,6 +21,15 @@ common_setup() {
 }
 setup() { common_setup; }
 
+# Whatever a test left running in the background is ended with it, so that
+# a failed test never leaves a server waiting for a client.
+common_teardown() {
+	local pids
+	pids=$(jobs -p)
+	[ -z "$pids" ] || kill $pids 2>/dev/null || true
+}
+teardown() { common_teardown; }
+
 # preload CMD...: runs CMD with the library preloaded (and the SOCKPOLICY*
 # variables the caller put in the environment of this call).
 # bats keeps descriptors 3 and 4 open; the program gets them closed, as it
@@ -45,10 +54,11 @@ logcount() {
 	$LOGQ count "$@"
 }
 
-# Waits until FILE exists (a server's port file), up to 10 s.
+# Waits until FILE is not empty (a server's port file), up to 30 s: a
+# loaded CI machine can take seconds to start an interpreter.
 wait_for_file() {
 	local i
-	for i in $(seq 1 200); do
+	for i in $(seq 1 600); do
 		[ -s "$1" ] && return 0
 		sleep 0.05
 	done

@@ -84,6 +84,7 @@ s = socket.socket()                      # no SO_REUSEADDR of its own
 s.bind(("127.0.0.1", int(sys.argv[1])))
 s.listen(1)
 print(s.getsockname()[1], flush=True)
+s.settimeout(60)                         # never outlive a test that lost its client
 c, _ = s.accept(); c.sendall(b"hi"); c.close(); s.close()
 PY
 }

@@ -1,0 +1,173 @@
+#!/usr/bin/env bats
+# Issue 4, fd safety (SPEC §2 "The log"): whatever a program does to
+# descriptors -- close, dup2, dup3, close_range, closefrom, raw syscalls,
+# a million of them, none left -- the shim's log never lands in a file of
+# the program's, and logging goes on or stops cleanly.
+
+load common
+
+FDPROBE=$HELPERS/fdprobe
+
+# fdp STEPS...: fdprobe under the shim, logging JSON to log.json.
+fdp() {
+	SOCKPOLICY_LOG=$PWD/log.json SOCKPOLICY_LOG_FORMAT=json preload_within 30 "$FDPROBE" "$@"
+}
+
+@test "close() of the log descriptor gives EBADF; a raw close is noticed and the file opened again" {
+	run fdp findlog log.json close sockets 1 rawclose sockets 2 count log.json
+	[ "$status" -eq 0 ]
+	assert_eq "$output" "findlog=found
+close=-1 EBADF
+sockets=1 failed=0
+rawclose=ok
+sockets=2 failed=0
+count=1"
+	# every call logged, before and after the raw close
+	[ "$(logcount log.json call=socket)" = 3 ]
+	[ "$(logcount log.json call=setsockopt opt=SO_KEEPALIVE)" = 3 ]
+}
+
+@test "dup2, dup3, raw dup3 onto the log descriptor: the program gets it, its file holds only its data" {
+	# "rawclose dup3": the number is free when the program takes it (the
+	# shim had nothing left to move, and once stopped logging for good)
+	for op in dup2 dup3 rawdup3 "rawclose dup3"; do
+		rm -f own.txt log.json
+		# shellcheck disable=SC2086
+		run fdp own own.txt sockets 1 findlog log.json $op write sockets 2 count log.json count own.txt
+		[ "$status" -eq 0 ] || { echo "$op: $output"; return 1; }
+		assert_eq "$output" "own=ok
+sockets=1 failed=0
+findlog=found
+$(for o in $op; do echo "$o=ok"; done)
+write=ok
+sockets=2 failed=0
+count=1
+count=2"
+		assert_eq "$(cat own.txt)" "program data"
+		[ "$(logcount log.json call=socket)" = 3 ] || { echo "$op: $(cat log.json)"; return 1; }
+	done
+}
+
+@test "the log descriptor as a source: dup2 from it fails with EBADF, as for a descriptor never opened" {
+	run fdp own own.txt findlog log.json dupfrom sockets 1 count log.json
+	assert_eq "$output" "own=ok
+findlog=found
+dupfrom=-1 EBADF
+sockets=1 failed=0
+count=1"
+	[ ! -s own.txt ]
+}
+
+@test "close_range (plain, CLOEXEC, UNSHARE) and closefrom over the log descriptor leave it open and working" {
+	for op in "close_range 0" "close_range cloexec" "close_range unshare" closefrom; do
+		rm -f log.json
+		# shellcheck disable=SC2086
+		run fdp sockets 1 $op sockets 2 count log.json
+		[ "$status" -eq 0 ] || { echo "$op: $output"; return 1; }
+		assert_contains "$output" "count=1"
+		[ "$(logcount log.json call=socket)" = 3 ] || { echo "$op: $output"; return 1; }
+	done
+}
+
+@test "a file given as fd:N that the program closes and reuses never receives a record" {
+	# the program's descriptor 3 is the log destination; the shim writes
+	# to its own duplicate, so the file the program opens next at 3 is its own
+	SOCKPOLICY_LOG=fd:3 SOCKPOLICY_LOG_FORMAT=json timeout 30 env LD_PRELOAD="$LIB" \
+		"$FDPROBE" sockets 1 closefd 3 open own.txt sockets 2 3>log.json 4>&- >out.txt
+	assert_eq "$(cat out.txt)" "sockets=1 failed=0
+closefd=ok
+open=3
+sockets=2 failed=0"
+	assert_eq "$(cat own.txt)" "program data"
+	[ "$(logcount log.json call=socket)" = 3 ]
+}
+
+@test "RLIMIT_NOFILE raised: sockets far above the log, up to the hard limit, get the policy and are logged" {
+	# above 65536 where the machine allows it (fs.nr_open, CAP_SYS_RESOURCE);
+	# tests/unit/test_fdtab.c covers the registry up to its end, 16M
+	top=$(ulimit -Hn)
+	[ "$top" = unlimited ] && top=1048576
+	[ "$top" -gt 1048576 ] && top=1048576
+	low=$((top > 70001 ? 70000 : top - 100))
+	high=$((top - 576))
+	[ "$low" -gt 5000 ] || skip "RLIMIT_NOFILE hard limit $top is too low to matter"
+	echo "testing fds $low and $high"
+	SOCKPOLICY='SO_REUSEADDR=1; ignore SO_KEEPALIVE' run fdp rlimit "$top" lowfill "$low" socket \
+		get "$low" reuseaddr set "$low" keepalive 1 get "$low" keepalive \
+		dupsock "$high" set "$high" keepalive 1 get "$high" keepalive count log.json
+	[ "$status" -eq 0 ]
+	assert_eq "$output" "rlimit=ok
+lowfill=ok
+socket=$low
+reuseaddr=1
+set=ok
+keepalive=0
+dupsock=ok
+set=ok
+keepalive=0
+count=1"
+	# bare, the same steps set SO_KEEPALIVE: the policy made the difference
+	run bare "$FDPROBE" rlimit "$top" dupsock "$high" set "$high" keepalive 1 get "$high" keepalive
+	assert_contains "$output" "keepalive=1"
+	[ "$(logcount log.json call=socket fd="$low" ret="$low")" = 1 ]
+	[ "$(logcount log.json call=setsockopt fd="$low" opt=SO_REUSEADDR action=inject ret=0)" = 1 ]
+	[ "$(logcount log.json call=setsockopt fd="$low" opt=SO_KEEPALIVE action=ignore)" = 1 ]
+	[ "$(logcount log.json call=setsockopt fd="$high" opt=SO_KEEPALIVE action=ignore)" = 1 ]
+}
+
+@test "every descriptor below the shim's floor already used at load: the log goes above, the program's files stay clean" {
+	# RLIMIT_NOFILE 256: the shim's floor is 232; descriptors 3..231 are the program's
+	run timeout 30 bash -c 'ulimit -n 256 || exit 9
+		for fd in $(seq 3 231); do eval "exec $fd>>prog.txt"; done
+		SOCKPOLICY_LOG=$PWD/log.json SOCKPOLICY_LOG_FORMAT=json LD_PRELOAD="$1" "$2" \
+			sockets 2 closefrom sockets 2 open own.txt count log.json' _ "$LIB" "$FDPROBE"
+	[ "$status" -eq 0 ]
+	assert_eq "$output" "sockets=2 failed=0
+closefrom=ok
+sockets=2 failed=0
+open=3
+count=1"
+	[ ! -s prog.txt ]
+	assert_eq "$(cat own.txt)" "program data"
+	[ "$(logcount log.json call=socket)" = 4 ]
+}
+
+@test "one descriptor left free at load: the shim does not take it, the program runs as without the shim" {
+	[ -z "${SOCKPOLICY_TEST_SANITIZED:-}" ] || skip "ASan's runtime needs descriptors of its own"
+	# the dynamic loader itself needs one descriptor to open libc
+	script='ulimit -n 32 || exit 9
+		for fd in $(seq 3 30); do eval "exec $fd</dev/null"; done
+		exec "$@"'
+	run timeout 20 bash -c "$script" _ "$FDPROBE" socket socket
+	without=$output
+	[ "$status" -eq 0 ]
+	assert_eq "$without" "socket=31
+socket=-1"
+	SOCKPOLICY_LOG=$PWD/log.txt SOCKPOLICY='SO_KEEPALIVE=1' run timeout 20 bash -c "$script" _ env LD_PRELOAD="$LIB" \
+		"$FDPROBE" socket get 31 keepalive socket
+	[ "$status" -eq 0 ]
+	assert_eq "$output" "sockpolicy: SOCKPOLICY_LOG: no descriptor to spare for the log (the program's RLIMIT_NOFILE is all used)
+socket=31
+keepalive=1
+socket=-1"
+	[ ! -e log.txt ] || [ ! -s log.txt ]
+}
+
+@test "stdin closed and no descriptor above 2 free: the log never takes descriptor 0" {
+	[ -z "${SOCKPOLICY_TEST_SANITIZED:-}" ] || skip "ASan's runtime needs descriptors of its own"
+	# the program opens its own file expecting descriptor 0, as daemons do
+	script='ulimit -n 16 || exit 9
+		exec 0<&-
+		for fd in $(seq 3 15); do eval "exec $fd</dev/null"; done
+		exec "$@"'
+	run timeout 20 bash -c "$script" _ "$FDPROBE" open own.txt socket
+	without=$output
+	assert_eq "$without" "open=0
+socket=-1"
+	rm -f own.txt
+	SOCKPOLICY_LOG=$PWD/log.txt run timeout 20 bash -c "$script" _ env LD_PRELOAD="$LIB" "$FDPROBE" open own.txt socket
+	assert_contains "${lines[0]}" "sockpolicy: SOCKPOLICY_LOG: cannot use log file '$PWD/log.txt'"
+	assert_eq "$(printf '%s\n' "${lines[@]:1}")" "$without"
+	assert_eq "$(cat own.txt)" "program data"
+	[ ! -s log.txt ]
+}

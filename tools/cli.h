@@ -1,0 +1,138 @@
+/* The sockpolicy command (SPEC §5): what its pieces share.
+ *
+ * One file per concept: main.c dispatches, run.c / check.c / audit.c /
+ * report.c / options.c are the commands, and the helpers below are what
+ * more than one of them needs.  Results go to stdout, messages to stderr,
+ * every message starts with "sockpolicy: ". */
+#ifndef SOCKPOLICY_CLI_H
+#define SOCKPOLICY_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "../preload/policy_load.h"
+
+/* Exit statuses of SPEC §5 (env(1) uses the same 126 and 127). */
+#define CLI_EX_USAGE 2     /* a bad policy or bad usage */
+#define CLI_EX_NOEXEC 126  /* CMD found but could not be run */
+#define CLI_EX_NOTFOUND 127 /* CMD not found */
+
+/* ---- msg.c: messages ---- */
+
+/* "sockpolicy: MESSAGE\n" on stderr. */
+__attribute__((format(printf, 1, 2))) void cli_error(const char *fmt, ...);
+/* "sockpolicy: warning: MESSAGE\n" on stderr. */
+__attribute__((format(printf, 1, 2))) void cli_warn(const char *fmt, ...);
+/* "sockpolicy: CMD: MESSAGE (see 'sockpolicy CMD --help')" on stderr;
+ * returns CLI_EX_USAGE for the caller to return. */
+__attribute__((format(printf, 2, 3))) int cli_usage_error(const char *cmd, const char *fmt, ...);
+/* Reports the option getopt_long refused (it returned '?' or ':'). */
+int cli_bad_option(const char *cmd, int ret, char *const argv[]);
+/* malloc and friends that end the program (status 1) when memory runs out. */
+void *cli_xmalloc(size_t n);
+void *cli_xrealloc(void *p, size_t n);
+char *cli_xstrdup(const char *s);
+/* A malloc'd printf. */
+__attribute__((format(printf, 1, 2))) char *cli_xasprintf(const char *fmt, ...);
+
+/* ---- paths.c: where the build said things are installed ---- */
+extern const char cli_bindir[];
+extern const char cli_pkglibdir[];
+extern const char cli_sysconfdir[];
+extern const char cli_version[];
+
+/* ---- policy_args.c: the -p/-f options of run and check ---- */
+struct cli_policy_args {
+	char *text;       /* the -p texts joined with newlines, or NULL */
+	const char *file; /* -f, or NULL */
+};
+
+/* Adds one -p.  The texts are joined with newlines, so that an error in the
+ * second -p is reported as SOCKPOLICY:2:COLUMN. */
+void cli_policy_add_text(struct cli_policy_args *a, const char *text);
+/* Sets -f; returns -1 when one was already given. */
+int cli_policy_set_file(struct cli_policy_args *a, const char *file);
+int cli_policy_given(const struct cli_policy_args *a);
+/* The input the library will read (SPEC §2): the -p/-f ones when given,
+ * else SOCKPOLICY_FILE and SOCKPOLICY from the environment, else the
+ * system file if it exists.  IN points into A and the environment. */
+void cli_policy_input(const struct cli_policy_args *a, struct sp_load *in);
+/* Loads and compiles IN into P for the program PROG (its short name, as
+ * the library sees it) exactly as the library does.  Returns 0, or -1 after
+ * printing the library's own message on stderr. */
+int cli_policy_validate(struct sp_load *in, const char *prog, struct sp_policy *p);
+void cli_policy_args_free(struct cli_policy_args *a);
+
+/* ---- libpath.c: finding libsockpolicy.so ---- */
+
+/* The library this command preloads, as an absolute canonical path
+ * (malloc'd), or NULL after a message.  Looked for next to the command's
+ * own executable (the build tree), then where it would be installed
+ * relative to it, then in the compiled-in PKGLIBDIR; never in the current
+ * directory. */
+char *cli_find_library(void);
+
+/* ---- ld_preload.c: composing LD_PRELOAD ---- */
+
+/* The new LD_PRELOAD value (malloc'd): OLD's entries kept, LIB added once.
+ * An entry that already is a libsockpolicy.so is replaced in place by LIB
+ * (two copies would wrap every call twice); otherwise LIB goes first, or
+ * right after a sanitizer runtime that OLD names first. */
+char *cli_ld_preload(const char *old, const char *lib);
+/* Finds the library and puts it into this process's LD_PRELOAD.  Returns 0,
+ * or CLI_EX_USAGE after a message (not found, or a path holding a space or
+ * a colon, which LD_PRELOAD cannot carry). */
+int cli_setup_preload(void);
+
+/* ---- target.c, elf.c: what the policy cannot reach ---- */
+
+/* Warns on stderr when CMD (looked up in PATH as execvp does) is a static
+ * binary, has no dynamic libc, is a Go program, or runs setuid/setgid:
+ * the library cannot reach it.  Says what to use instead. */
+void cli_warn_unreachable(const char *cmd);
+
+struct cli_elf {
+	int dynamic;  /* has a program interpreter (PT_INTERP) */
+	int has_libc; /* names libc.so.* in DT_NEEDED */
+	int is_go;    /* has the sections the Go linker writes */
+};
+/* Reads the ELF headers of the file open at FD.  Returns 1 when it is an
+ * ELF file of this machine's byte order that could be read, 0 otherwise. */
+int cli_elf_inspect(int fd, struct cli_elf *out);
+
+/* ---- exec.c ---- */
+
+/* The exit status for a failed execvp: 127 when not found, else 126. */
+int cli_exec_status(int err);
+/* execvp(ARGV[0], ARGV); on failure prints why and returns 126 or 127. */
+int cli_exec(char *const argv[]);
+/* The basename of a path, as program_invocation_short_name is of argv[0]. */
+const char *cli_basename(const char *path);
+
+/* ---- summary.c, logread.c, summary_print.c: audit and report ---- */
+struct cli_summary;
+
+/* The fields a summary groups records by, in this order. */
+enum cli_key { CLI_K_PROG, CLI_K_CALL, CLI_K_LEVEL, CLI_K_OPT, CLI_K_VALUE, CLI_K_ACTION, CLI_NKEYS };
+
+struct cli_summary *cli_summary_new(void);
+void cli_summary_free(struct cli_summary *s);
+/* Adds every record of the JSON log F (named NAME in messages).  Returns 0,
+ * or -1 after printing "sockpolicy: NAME:LINE: reason". */
+int cli_summary_read(struct cli_summary *s, FILE *f, const char *name);
+/* Adds one record: the canonical JSON texts of its fields ("null" when
+ * absent) and the errno name or NULL. */
+void cli_summary_add(struct cli_summary *s, const char *const key[CLI_NKEYS], const char *err);
+/* The readable table (audit, report). */
+void cli_summary_print_text(struct cli_summary *s, FILE *out);
+/* The JSON array of {prog, call, level, opt, value, action, count}. */
+void cli_summary_print_json(struct cli_summary *s, FILE *out);
+
+/* ---- the commands: each takes its own argv (argv[0] is its name) ---- */
+int cli_cmd_run(int argc, char *argv[]);
+int cli_cmd_check(int argc, char *argv[]);
+int cli_cmd_audit(int argc, char *argv[]);
+int cli_cmd_report(int argc, char *argv[]);
+int cli_cmd_options(int argc, char *argv[]);
+
+#endif

@@ -1,0 +1,220 @@
+/* Just enough ELF to tell whether a preloaded library can reach a program:
+ * is it dynamically linked (PT_INTERP), does it load libc (DT_NEEDED), and
+ * did the Go linker write it.  Every read is bounded; a file that does not
+ * parse is simply "not known". */
+#include <elf.h>
+#include <endian.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define MAX_PHDRS 1024
+#define MAX_SHDRS 4096
+#define MAX_DYN 4096
+#define MAX_NAME 256
+
+/* The fields used here, whatever the ELF class. */
+struct ehdr {
+	int is64;
+	uint64_t phoff, shoff;
+	unsigned phnum, phentsize, shnum, shentsize, shstrndx;
+};
+struct phdr {
+	uint32_t type;
+	uint64_t offset, vaddr, filesz;
+};
+struct shdr {
+	uint32_t name;
+	uint64_t offset, size;
+};
+
+static int read_at(int fd, void *buf, size_t n, uint64_t off)
+{
+	return off <= INT64_MAX && pread(fd, buf, n, (off_t)off) == (ssize_t)n ? 0 : -1;
+}
+
+static int read_ehdr(int fd, struct ehdr *e)
+{
+	unsigned char ident[EI_NIDENT];
+
+	if (read_at(fd, ident, sizeof ident, 0) < 0 || memcmp(ident, ELFMAG, SELFMAG) != 0)
+		return -1;
+#if __BYTE_ORDER == __LITTLE_ENDIAN
+	if (ident[EI_DATA] != ELFDATA2LSB)
+		return -1;
+#else
+	if (ident[EI_DATA] != ELFDATA2MSB)
+		return -1;
+#endif
+	if (ident[EI_CLASS] == ELFCLASS64) {
+		Elf64_Ehdr h;
+		if (read_at(fd, &h, sizeof h, 0) < 0)
+			return -1;
+		*e = (struct ehdr){1, h.e_phoff, h.e_shoff, h.e_phnum, h.e_phentsize,
+				   h.e_shnum, h.e_shentsize, h.e_shstrndx};
+		return e->phentsize == sizeof(Elf64_Phdr) ? 0 : -1;
+	}
+	if (ident[EI_CLASS] == ELFCLASS32) {
+		Elf32_Ehdr h;
+		if (read_at(fd, &h, sizeof h, 0) < 0)
+			return -1;
+		*e = (struct ehdr){0, h.e_phoff, h.e_shoff, h.e_phnum, h.e_phentsize,
+				   h.e_shnum, h.e_shentsize, h.e_shstrndx};
+		return e->phentsize == sizeof(Elf32_Phdr) ? 0 : -1;
+	}
+	return -1;
+}
+
+static int read_phdr(int fd, const struct ehdr *e, unsigned i, struct phdr *p)
+{
+	uint64_t off = e->phoff + (uint64_t)i * e->phentsize;
+
+	if (e->is64) {
+		Elf64_Phdr h;
+		if (read_at(fd, &h, sizeof h, off) < 0)
+			return -1;
+		*p = (struct phdr){h.p_type, h.p_offset, h.p_vaddr, h.p_filesz};
+	} else {
+		Elf32_Phdr h;
+		if (read_at(fd, &h, sizeof h, off) < 0)
+			return -1;
+		*p = (struct phdr){h.p_type, h.p_offset, h.p_vaddr, h.p_filesz};
+	}
+	return 0;
+}
+
+static int read_shdr(int fd, const struct ehdr *e, unsigned i, struct shdr *s)
+{
+	uint64_t off = e->shoff + (uint64_t)i * e->shentsize;
+
+	if (e->is64) {
+		Elf64_Shdr h;
+		if (e->shentsize != sizeof h || read_at(fd, &h, sizeof h, off) < 0)
+			return -1;
+		*s = (struct shdr){h.sh_name, h.sh_offset, h.sh_size};
+	} else {
+		Elf32_Shdr h;
+		if (e->shentsize != sizeof h || read_at(fd, &h, sizeof h, off) < 0)
+			return -1;
+		*s = (struct shdr){h.sh_name, h.sh_offset, h.sh_size};
+	}
+	return 0;
+}
+
+/* Reads a NUL-terminated name of at most MAX_NAME - 1 bytes at OFF. */
+static int read_name(int fd, uint64_t off, char name[MAX_NAME])
+{
+	ssize_t n;
+
+	if (off > INT64_MAX)
+		return -1;
+	n = pread(fd, name, MAX_NAME - 1, (off_t)off);
+	if (n <= 0)
+		return -1;
+	name[n] = '\0';
+	return 0;
+}
+
+/* The file offset of virtual address VADDR, through the PT_LOAD segments. */
+static int vaddr_to_offset(const struct phdr *ph, unsigned n, uint64_t vaddr, uint64_t *off)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (ph[i].type == PT_LOAD && vaddr >= ph[i].vaddr && vaddr - ph[i].vaddr < ph[i].filesz) {
+			*off = ph[i].offset + (vaddr - ph[i].vaddr);
+			return 0;
+		}
+	return -1;
+}
+
+/* Looks through DT_NEEDED for libc.so.*. */
+static int needs_libc(int fd, const struct ehdr *e, const struct phdr *ph, unsigned n, const struct phdr *dyn)
+{
+	size_t entsize = e->is64 ? sizeof(Elf64_Dyn) : sizeof(Elf32_Dyn);
+	uint64_t count = dyn->filesz / entsize, strtab = 0, needed[64], stroff;
+	unsigned nneeded = 0;
+	char name[MAX_NAME];
+
+	if (count > MAX_DYN)
+		count = MAX_DYN;
+	for (uint64_t i = 0; i < count; i++) {
+		int64_t tag;
+		uint64_t val;
+		if (e->is64) {
+			Elf64_Dyn d;
+			if (read_at(fd, &d, sizeof d, dyn->offset + i * entsize) < 0)
+				return 0;
+			tag = d.d_tag;
+			val = d.d_un.d_val;
+		} else {
+			Elf32_Dyn d;
+			if (read_at(fd, &d, sizeof d, dyn->offset + i * entsize) < 0)
+				return 0;
+			tag = d.d_tag;
+			val = d.d_un.d_val;
+		}
+		if (tag == DT_NULL)
+			break;
+		if (tag == DT_STRTAB)
+			strtab = val;
+		else if (tag == DT_NEEDED && nneeded < sizeof needed / sizeof needed[0])
+			needed[nneeded++] = val;
+	}
+	if (vaddr_to_offset(ph, n, strtab, &stroff) < 0)
+		return 0;
+	for (unsigned i = 0; i < nneeded; i++)
+		if (read_name(fd, stroff + needed[i], name) == 0 && strncmp(name, "libc.so.", 8) == 0)
+			return 1;
+	return 0;
+}
+
+/* The Go linker writes .note.go.buildid (and .go.buildinfo) into every
+ * binary it makes, with cgo or without. */
+static int has_go_sections(int fd, const struct ehdr *e)
+{
+	struct shdr strs, s;
+	char name[MAX_NAME];
+
+	if (e->shoff == 0 || e->shnum == 0 || e->shnum > MAX_SHDRS || e->shstrndx >= e->shnum ||
+	    read_shdr(fd, e, e->shstrndx, &strs) < 0)
+		return 0;
+	for (unsigned i = 0; i < e->shnum; i++) {
+		if (read_shdr(fd, e, i, &s) < 0 || s.name >= strs.size)
+			continue;
+		if (read_name(fd, strs.offset + s.name, name) < 0)
+			continue;
+		if (strcmp(name, ".note.go.buildid") == 0 || strcmp(name, ".go.buildinfo") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int cli_elf_inspect(int fd, struct cli_elf *out)
+{
+	struct ehdr e;
+	struct phdr *ph, *dyn = NULL;
+	unsigned n;
+
+	memset(out, 0, sizeof *out);
+	if (read_ehdr(fd, &e) < 0 || e.phnum == 0 || e.phnum > MAX_PHDRS)
+		return 0;
+	n = e.phnum;
+	ph = cli_xmalloc(n * sizeof *ph);
+	for (unsigned i = 0; i < n; i++) {
+		if (read_phdr(fd, &e, i, &ph[i]) < 0) {
+			free(ph);
+			return 0;
+		}
+		if (ph[i].type == PT_INTERP)
+			out->dynamic = 1;
+		else if (ph[i].type == PT_DYNAMIC)
+			dyn = &ph[i];
+	}
+	if (out->dynamic && dyn)
+		out->has_libc = needs_libc(fd, &e, ph, n, dyn);
+	out->is_go = has_go_sections(fd, &e);
+	free(ph);
+	return 1;
+}

@@ -1,0 +1,95 @@
+/* sockpolicy options: the option table (policy/options.c), for people. */
+#include <getopt.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "cli.h"
+
+static const char options_usage[] =
+	"Usage: sockpolicy options\n"
+	"List every socket option sockpolicy knows by name: its level, its number,\n"
+	"the type and range of its value, and the sockets it applies to.\n"
+	"Read-only options are known for the log and refused in rules; log-only\n"
+	"ones are named in the log but have no value a rule could give.\n";
+
+static const struct option options_options[] = {
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+/* The level as a policy may write it. */
+static const char *level_name(int level)
+{
+	static const struct {
+		int level;
+		const char *name;
+	} names[] = {
+		{SOL_SOCKET, "SOL_SOCKET"}, {IPPROTO_TCP, "IPPROTO_TCP"}, {IPPROTO_IP, "IPPROTO_IP"},
+		{IPPROTO_IPV6, "IPPROTO_IPV6"}, {IPPROTO_UDP, "IPPROTO_UDP"},
+	};
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (names[i].level == level)
+			return names[i].name;
+	return "?";
+}
+
+static void range(const struct sp_option *o, char *buf, size_t size)
+{
+	switch (o->vtype) {
+	case SP_T_BOOL:
+		snprintf(buf, size, "0/1, on/off, true/false, yes/no");
+		break;
+	case SP_T_INT:
+		snprintf(buf, size, "%lld..%lld", o->min, o->max);
+		break;
+	case SP_T_SIZE:
+		snprintf(buf, size, "%lld..%lld bytes, K M G suffixes", o->min, o->max);
+		break;
+	case SP_T_TIMEOUT:
+		snprintf(buf, size, "seconds (2.5), 250ms, 3s; 0 = none");
+		break;
+	case SP_T_LINGER:
+		snprintf(buf, size, "off, or seconds");
+		break;
+	case SP_T_STRING:
+		snprintf(buf, size, "at most %d bytes", SP_STRING_MAX);
+		break;
+	default:
+		snprintf(buf, size, "-");
+	}
+}
+
+int cli_cmd_options(int argc, char *argv[])
+{
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:h", options_options, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(options_usage, stdout);
+			return 0;
+		}
+		return cli_bad_option("options", c, argv);
+	}
+	if (optind < argc)
+		return cli_usage_error("options", "unexpected argument '%s'", argv[optind]);
+	printf("%-22s %-12s %-7s %-8s %-7s %-10s %s\n", "OPTION", "LEVEL", "NUMBER", "TYPE", "FITS", "NOTE",
+	       "VALUES");
+	for (unsigned i = 0; i < sp_option_count; i++) {
+		const struct sp_option *o = &sp_options[i];
+		char num[32], values[96];
+		const char *note = o->flags & SP_OPT_READONLY  ? "read-only"
+				   : o->flags & SP_OPT_LOGONLY ? "log-only"
+							       : "-";
+		snprintf(num, sizeof num, "%d/%d", o->level, o->opt);
+		if (o->flags & (SP_OPT_READONLY | SP_OPT_LOGONLY))
+			snprintf(values, sizeof values, "-");
+		else
+			range(o, values, sizeof values);
+		printf("%-22s %-12s %-7s %-8s %-7s %-10s %s\n", o->name, level_name(o->level), num,
+		       sp_vtype_name((enum sp_vtype)o->vtype), sp_fit_name((enum sp_fit)o->fit), note, values);
+	}
+	return 0;
+}

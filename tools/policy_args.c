@@ -1,0 +1,81 @@
+/* The policy a command will see: -p and -f, or what the environment and the
+ * system file give (SPEC §2), loaded by the library's own loader so that the
+ * command accepts and refuses exactly what the library does, in its words. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+void cli_policy_add_text(struct cli_policy_args *a, const char *text)
+{
+	if (!a->text) {
+		a->text = cli_xstrdup(text);
+		return;
+	}
+	size_t old = strlen(a->text), add = strlen(text);
+	a->text = cli_xrealloc(a->text, old + 1 + add + 1);
+	a->text[old] = '\n';
+	memcpy(a->text + old + 1, text, add + 1);
+}
+
+int cli_policy_set_file(struct cli_policy_args *a, const char *file)
+{
+	if (a->file)
+		return -1;
+	a->file = file;
+	return 0;
+}
+
+int cli_policy_given(const struct cli_policy_args *a) { return a->text || a->file; }
+
+void cli_policy_input(const struct cli_policy_args *a, struct sp_load *in)
+{
+	static char system_file[4096];
+
+	memset(in, 0, sizeof *in);
+	in->text_source = "SOCKPOLICY";
+	if (cli_policy_given(a)) {
+		in->file = a->file;
+		in->text = a->text;
+		return;
+	}
+	/* what preload/init.c does at load: an empty SOCKPOLICY_FILE is unset,
+	 * an empty SOCKPOLICY is set (an empty policy) */
+	in->file = getenv("SOCKPOLICY_FILE");
+	in->text = getenv("SOCKPOLICY");
+	if (in->file && !*in->file)
+		in->file = NULL;
+	if (!in->file && !in->text) {
+		snprintf(system_file, sizeof system_file, "%s/sockpolicy.conf", cli_sysconfdir);
+		in->file = system_file;
+		in->file_optional = 1;
+	}
+}
+
+int cli_policy_validate(struct sp_load *in, const char *prog, struct sp_policy *p)
+{
+	char msg[4096 + 512];
+	struct sp_table *t;
+
+	if (sp_policy_load(p, in, msg, sizeof msg) < 0) {
+		cli_error("%s", msg);
+		return -1;
+	}
+	/* the library compiles only a policy that has rules */
+	if (p->nrules == 0)
+		return 0;
+	t = sp_policy_compile(p, in, prog, msg, sizeof msg);
+	if (!t) {
+		cli_error("%s", msg);
+		return -1;
+	}
+	sp_table_free(t);
+	return 0;
+}
+
+void cli_policy_args_free(struct cli_policy_args *a)
+{
+	free(a->text);
+	a->text = NULL;
+}
