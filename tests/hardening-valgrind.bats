@@ -87,7 +87,8 @@ socket="[0-9]* ]]
 	[ "$(logcount log.json call=socket)" = 66 ]
 	# What helgrind reports, and why each is ordered:
 	#  - data the starting thread wrote (the sink, the compiled table, the
-	#    real functions), read by threads that then saw sp_init_state DONE:
+	#    real functions, the program name), read by threads that then saw
+	#    sp_init_state DONE:
 	#    a release store and an acquire load, which helgrind does not model;
 	#  - entries of the fd registry (anonymous mappings) written by one
 	#    thread's close() and another's socket() on the reused number: the
@@ -98,7 +99,7 @@ socket="[0-9]* ]]
 		import re, sys
 		text = open(sys.argv[1]).read()
 		init_symbols = {"sink", "sp_sink_kind", "sp_init_state", "sp_policy_table", "log_json", "sp_real",
-		                "policy", "init_claim", "owner", "mark"}
+		                "policy", "init_claim", "owner", "mark", "sp_prog_name"}
 		races = text.split("Possible data race during ")[1:]
 		bad = []
 		for r in races:
