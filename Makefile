@@ -18,9 +18,7 @@ VERSION := 0.1.0
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wformat=2 -Wno-format-nonliteral -Werror
-BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden $(WARN) \
-        -DSP_SYSCONFDIR='"$(SYSCONFDIR)"' -DSP_VERSION='"$(VERSION)"' \
-        -DSP_PKGLIBDIR='"$(PKGLIBDIR)"'
+BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden $(WARN)
 HARDEN := -Wl,-z,relro,-z,now
 ALL_CFLAGS = $(BASE_CFLAGS) $(SAN_CFLAGS) $(CFLAGS)
 
@@ -54,15 +52,18 @@ $(CLI): $(TOOLS_OBJ) $(POLICY_OBJ) $(B)/preload/policy_load.o
 	$(CC) $(ALL_CFLAGS) $(HARDEN) $(LDFLAGS) -o $@ $(TOOLS_OBJ) $(POLICY_OBJ) \
 		$(B)/preload/policy_load.o $(CLI_LIBS)
 
-# tools/paths.c holds the install paths: rebuilt whenever they change, so
-# that `make install PREFIX=/usr` after a plain `make` installs a command
-# that finds the installed library.
-CLI_PATHS := $(BINDIR) $(PKGLIBDIR) $(SYSCONFDIR) $(VERSION)
-$(B)/tools/paths.stamp: FORCE
+# The two objects that hold install paths are rebuilt whenever the paths
+# change, so that `make install PREFIX=/usr SYSCONFDIR=/etc/x` after a
+# plain `make` installs a command that finds the installed library and a
+# library that reads the installed policy file.
+INSTALL_PATHS := $(BINDIR) $(PKGLIBDIR) $(SYSCONFDIR) $(VERSION)
+$(B)/paths.stamp: FORCE
 	@mkdir -p $(@D)
-	@echo '$(CLI_PATHS)' | cmp -s - $@ || echo '$(CLI_PATHS)' >$@
-$(B)/tools/paths.o: $(B)/tools/paths.stamp
-$(B)/tools/paths.o: ALL_CFLAGS += -DSP_BINDIR='"$(BINDIR)"'
+	@echo '$(INSTALL_PATHS)' | cmp -s - $@ || echo '$(INSTALL_PATHS)' >$@
+$(B)/tools/paths.o $(B)/preload/init.o: $(B)/paths.stamp
+$(B)/tools/paths.o: ALL_CFLAGS += -DSP_BINDIR='"$(BINDIR)"' -DSP_PKGLIBDIR='"$(PKGLIBDIR)"' \
+	-DSP_SYSCONFDIR='"$(SYSCONFDIR)"' -DSP_VERSION='"$(VERSION)"'
+$(B)/preload/init.o: ALL_CFLAGS += -DSP_SYSCONFDIR='"$(SYSCONFDIR)"'
 .PHONY: FORCE
 FORCE:
 

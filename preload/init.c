@@ -55,16 +55,11 @@ __attribute__((format(printf, 1, 2))) static void report(const char *fmt, ...)
  * file if it exists.  Returns 0, or -1 after reporting the first error. */
 static int load_policy(void)
 {
-	struct sp_load in = {secure_getenv("SOCKPOLICY_FILE"), 0, secure_getenv("SOCKPOLICY"), "SOCKPOLICY", 0};
+	struct sp_load in;
 	char msg[PATH_MAX + 512];
 	const struct sp_table *t;
 
-	if (in.file && !*in.file)
-		in.file = NULL;
-	if (!in.file && !in.text) {
-		in.file = SP_SYSTEM_POLICY;
-		in.file_optional = 1;
-	}
+	sp_load_from_env(&in, secure_getenv, SP_SYSTEM_POLICY);
 	if (sp_policy_load(&policy, &in, msg, sizeof msg) < 0) {
 		report("sockpolicy: %s", msg);
 		return -1;

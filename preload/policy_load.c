@@ -63,6 +63,20 @@ fail:
 	return NULL;
 }
 
+void sp_load_from_env(struct sp_load *in, char *(*get)(const char *), const char *system_file)
+{
+	memset(in, 0, sizeof *in);
+	in->text_source = "SOCKPOLICY";
+	in->file = get("SOCKPOLICY_FILE");
+	in->text = get("SOCKPOLICY");
+	if (in->file && !*in->file)
+		in->file = NULL;
+	if (!in->file && !in->text) {
+		in->file = system_file;
+		in->file_optional = 1;
+	}
+}
+
 int sp_policy_load(struct sp_policy *p, struct sp_load *in, char *msg, size_t n)
 {
 	struct sp_error err;

@@ -19,6 +19,12 @@ struct sp_load {
 	size_t file_rules;       /* set by sp_policy_load: rules from the file */
 };
 
+/* Fills IN from the environment, as SPEC §2 says: SOCKPOLICY_FILE (empty
+ * is unset) and SOCKPOLICY (empty is an empty policy); when neither is set,
+ * SYSTEM_FILE if it exists.  GET is getenv, or secure_getenv in the
+ * library. */
+void sp_load_from_env(struct sp_load *in, char *(*get)(const char *), const char *system_file);
+
 /* Parses the file, then the text, into P (initialised by the caller).
  * Returns 0, or -1 with MSG holding "SOURCE:LINE:COLUMN: message" or
  * "PATH: message" (the caller adds "sockpolicy: "). */

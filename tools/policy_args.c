@@ -40,17 +40,9 @@ void cli_policy_input(const struct cli_policy_args *a, struct sp_load *in)
 		in->text = a->text;
 		return;
 	}
-	/* what preload/init.c does at load: an empty SOCKPOLICY_FILE is unset,
-	 * an empty SOCKPOLICY is set (an empty policy) */
-	in->file = getenv("SOCKPOLICY_FILE");
-	in->text = getenv("SOCKPOLICY");
-	if (in->file && !*in->file)
-		in->file = NULL;
-	if (!in->file && !in->text) {
-		snprintf(system_file, sizeof system_file, "%s/sockpolicy.conf", cli_sysconfdir);
-		in->file = system_file;
-		in->file_optional = 1;
-	}
+	snprintf(system_file, sizeof system_file, "%s/sockpolicy.conf", cli_sysconfdir);
+	/* the library's own rule, with plain getenv: the command is not setuid */
+	sp_load_from_env(in, getenv, system_file);
 }
 
 int cli_policy_validate(struct sp_load *in, const char *prog, struct sp_policy *p)
