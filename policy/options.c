@@ -184,7 +184,7 @@ int sp_option_index(int level, int opt)
 int sp_option_by_name(const char *name, size_t len)
 {
 	for (unsigned i = 0; i < SP_IDX_COUNT; i++)
-		if (strlen(sp_options[i].name) == len && memcmp(sp_options[i].name, name, len) == 0)
+		if (sp_name_eq(sp_options[i].name, name, len))
 			return (int)i;
 	return -1;
 }
@@ -208,7 +208,7 @@ static const struct {
 int sp_level_by_name(const char *name, size_t len, int *level)
 {
 	for (size_t i = 0; i < sizeof level_names / sizeof level_names[0]; i++)
-		if (strlen(level_names[i].name) == len && memcmp(level_names[i].name, name, len) == 0) {
+		if (sp_name_eq(level_names[i].name, name, len)) {
 			*level = level_names[i].level;
 			return 0;
 		}

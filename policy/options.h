@@ -44,6 +44,17 @@ struct sp_option {
 extern const struct sp_option sp_options[];
 extern const unsigned sp_option_count;
 
+/* Whether the LEN bytes at S spell NAME exactly.  Reads NAME no further
+ * than its NUL, S no further than LEN: a first-byte mismatch costs one
+ * compare, where strlen() would walk every candidate. */
+static inline int sp_name_eq(const char *name, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (name[i] != s[i] || name[i] == '\0')
+			return 0;
+	return name[len] == '\0';
+}
+
 /* Index into sp_options of the option named exactly NAME (LEN bytes), or -1. */
 int sp_option_by_name(const char *name, size_t len);
 

@@ -164,12 +164,13 @@ int sp_value_parse(const struct sp_option *o, const char *s, size_t len, int quo
 		   struct sp_value *out, char *msg, size_t n)
 {
 	char snip[256];
+	/* the input, printable, built only when a message needs it */
+#define SNIP (sp_snippet(snip, sizeof snip, s, len), snip)
 	long long v = 0;
 	int rc;
 
 	memset(out, 0, sizeof *out);
 	out->vtype = o->vtype;
-	sp_snippet(snip, sizeof snip, s, len);
 	if (quoted && o->vtype != SP_T_STRING) {
 		snprintf(msg, n, "%s takes a %s value, not a quoted string", o->name,
 			 sp_vtype_name(o->vtype));
@@ -179,14 +180,14 @@ int sp_value_parse(const struct sp_option *o, const char *s, size_t len, int quo
 	case SP_T_BOOL:
 		if (parse_bool(s, len, &out->num) < 0) {
 			snprintf(msg, n, "invalid boolean '%s' for %s (use 1 0 on off true false yes no)",
-				 snip, o->name);
+				 SNIP, o->name);
 			return -1;
 		}
 		return 0;
 	case SP_T_INT:
 		rc = sp_parse_int(s, len, o->min, o->max, &v);
 		if (rc == -1) {
-			snprintf(msg, n, "invalid integer '%s' for %s", snip, o->name);
+			snprintf(msg, n, "invalid integer '%s' for %s", SNIP, o->name);
 			return -1;
 		}
 		if (rc == -2) {
@@ -197,13 +198,13 @@ int sp_value_parse(const struct sp_option *o, const char *s, size_t len, int quo
 		return 0;
 	case SP_T_SIZE:
 		if (len > 0 && s[0] == '-') {
-			snprintf(msg, n, "size '%s' for %s cannot be negative", snip, o->name);
+			snprintf(msg, n, "size '%s' for %s cannot be negative", SNIP, o->name);
 			return -1;
 		}
 		rc = parse_size(s, len, &v);
 		if (rc == -1) {
 			snprintf(msg, n, "invalid size '%s' for %s (a whole number, optionally ending in K, M or G)",
-				 snip, o->name);
+				 SNIP, o->name);
 			return -1;
 		}
 		if (rc == -2 || v < o->min || v > o->max) {
@@ -214,22 +215,22 @@ int sp_value_parse(const struct sp_option *o, const char *s, size_t len, int quo
 		return 0;
 	case SP_T_TIMEOUT:
 		if (len > 0 && s[0] == '-') {
-			snprintf(msg, n, "timeout '%s' for %s cannot be negative", snip, o->name);
+			snprintf(msg, n, "timeout '%s' for %s cannot be negative", SNIP, o->name);
 			return -1;
 		}
 		rc = parse_timeout(s, len, &v);
 		if (rc == -1) {
-			snprintf(msg, n, "invalid timeout '%s' for %s (seconds, e.g. 2.5, 250ms or 3s)", snip,
+			snprintf(msg, n, "invalid timeout '%s' for %s (seconds, e.g. 2.5, 250ms or 3s)", SNIP,
 				 o->name);
 			return -1;
 		}
 		if (rc == -2) {
-			snprintf(msg, n, "timeout '%s' for %s is too long (at most 2147483647 seconds)", snip,
+			snprintf(msg, n, "timeout '%s' for %s is too long (at most 2147483647 seconds)", SNIP,
 				 o->name);
 			return -1;
 		}
 		if (rc == -3) {
-			snprintf(msg, n, "timeout '%s' for %s is finer than a microsecond", snip, o->name);
+			snprintf(msg, n, "timeout '%s' for %s is finer than a microsecond", SNIP, o->name);
 			return -1;
 		}
 		out->num = v;
@@ -241,7 +242,7 @@ int sp_value_parse(const struct sp_option *o, const char *s, size_t len, int quo
 		}
 		rc = sp_parse_int(s, len, 0, INT_MAX, &v);
 		if (rc == -1) {
-			snprintf(msg, n, "invalid linger '%s' for %s (off, or whole seconds)", snip, o->name);
+			snprintf(msg, n, "invalid linger '%s' for %s (off, or whole seconds)", SNIP, o->name);
 			return -1;
 		}
 		if (rc == -2) {
@@ -252,7 +253,7 @@ int sp_value_parse(const struct sp_option *o, const char *s, size_t len, int quo
 		return 0;
 	case SP_T_STRING:
 		if (len > SP_STRING_MAX) {
-			snprintf(msg, n, "string '%s' for %s is longer than %d bytes", snip, o->name,
+			snprintf(msg, n, "string '%s' for %s is longer than %d bytes", SNIP, o->name,
 				 SP_STRING_MAX);
 			return -1;
 		}
@@ -269,6 +270,7 @@ int sp_value_parse(const struct sp_option *o, const char *s, size_t len, int quo
 		return -1;
 	}
 }
+#undef SNIP
 
 socklen_t sp_value_encode(const struct sp_value *v, union sp_kval *k)
 {
