@@ -103,6 +103,15 @@ TCP_NODELAY=1"
 	[ "$(logcount log.json action=pass call=setsockopt ret=0 value=9)" = 1 ]
 }
 
+@test "a clamped value the kernel refuses is logged, and the program's own value goes through" {
+	SOCKPOLICY='tcp: max TCP_MAXSEG=10' SOCKPOLICY_LOG=log.json SOCKPOLICY_LOG_FORMAT=json run probe \
+		socket inet stream set tcp TCP_MAXSEG 1200 get tcp TCP_MAXSEG
+	assert_contains "$output" "set TCP_MAXSEG=1200 -> rc=0"
+	assert_contains "$output" "TCP_MAXSEG=1200"
+	[ "$(logcount log.json action=clamp ret=-1 errno=EINVAL value=10 requested=1200)" = 1 ]
+	[ "$(logcount log.json action=pass call=setsockopt ret=0 value=1200)" = 1 ]
+}
+
 @test "port= acts just before bind() on that port only" {
 	port=$("$PROBE" socket inet stream bind 127.0.0.1 0 port | sed -n 's/port=//p')
 	SOCKPOLICY="tcp port=$port: SO_KEEPALIVE=1" SOCKPOLICY_LOG=log.json SOCKPOLICY_LOG_FORMAT=json run probe \

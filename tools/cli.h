@@ -47,11 +47,11 @@ struct cli_policy_args {
 	const char *file; /* -f, or NULL */
 };
 
-/* Adds one -p.  The texts are joined with newlines, so that an error in the
- * second -p is reported as SOCKPOLICY:2:COLUMN. */
-void cli_policy_add_text(struct cli_policy_args *a, const char *text);
-/* Sets -f; returns -1 when one was already given. */
-int cli_policy_set_file(struct cli_policy_args *a, const char *file);
+/* Takes option C (from getopt, with argument ARG) when it is -p or -f of
+ * COMMAND.  The -p texts are joined with newlines, so that an error in the
+ * second -p is reported as SOCKPOLICY:2:COLUMN.  Returns 1 when C was
+ * taken, 0 when it is another option, -1 after a usage error (A freed). */
+int cli_policy_option(struct cli_policy_args *a, int c, const char *arg, const char *command);
 int cli_policy_given(const struct cli_policy_args *a);
 /* The input the library will read (SPEC §2): the -p/-f ones when given,
  * else SOCKPOLICY_FILE and SOCKPOLICY from the environment, else the

@@ -7,7 +7,7 @@
 
 #include "cli.h"
 
-void cli_policy_add_text(struct cli_policy_args *a, const char *text)
+static void add_text(struct cli_policy_args *a, const char *text)
 {
 	if (!a->text) {
 		a->text = cli_xstrdup(text);
@@ -19,12 +19,23 @@ void cli_policy_add_text(struct cli_policy_args *a, const char *text)
 	memcpy(a->text + old + 1, text, add + 1);
 }
 
-int cli_policy_set_file(struct cli_policy_args *a, const char *file)
+int cli_policy_option(struct cli_policy_args *a, int c, const char *arg, const char *command)
 {
-	if (a->file)
-		return -1;
-	a->file = file;
-	return 0;
+	switch (c) {
+	case 'p':
+		add_text(a, arg);
+		return 1;
+	case 'f':
+		if (a->file) {
+			cli_policy_args_free(a);
+			cli_usage_error(command, "-f given twice (put the rules in one file)");
+			return -1;
+		}
+		a->file = arg;
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 int cli_policy_given(const struct cli_policy_args *a) { return a->text || a->file; }

@@ -119,16 +119,12 @@ int cli_cmd_run(int argc, char *argv[])
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:p:f:l:h", run_options, NULL)) != -1) {
+		int took = cli_policy_option(&args, c, optarg, "run");
+		if (took < 0)
+			return CLI_EX_USAGE;
+		if (took)
+			continue;
 		switch (c) {
-		case 'p':
-			cli_policy_add_text(&args, optarg);
-			break;
-		case 'f':
-			if (cli_policy_set_file(&args, optarg) < 0) {
-				cli_policy_args_free(&args);
-				return cli_usage_error("run", "-f given twice (put the rules in one file)");
-			}
-			break;
 		case 'l':
 			log = optarg;
 			break;
