@@ -43,7 +43,7 @@ static void forget(int fd)
 
 	if (!st || !st->flags || (holds_history(st) && sp_borrowed_memory()))
 		return;
-	sp_fd_forget_range((unsigned)fd, (unsigned)fd);
+	*st = (struct sp_fdstate){0};
 }
 
 SP_EXPORT int close(int fd)

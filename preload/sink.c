@@ -34,8 +34,11 @@ enum write_mode {
 
 int sp_sink_kind; /* enum sink_kind; read by sp_sink_active() */
 
+/* The shim's descriptor, -1 when there is none (sink.h reads it inline:
+ * close() compares every fd it is given with it). */
+int sp_sink_descriptor = -1;
+
 static struct {
-	int fd;
 	dev_t dev;
 	ino_t ino;
 	int mode;
@@ -47,11 +50,10 @@ static struct {
 	int writers;         /* threads between loading fd and write() */
 	pid_t lock;          /* reopening: the holder's pid, 0 when free; only ever try-locked */
 	int torn;            /* the last record was cut short: the next one starts a line */
-} sink = {.fd = -1};
+} sink;
 
 static __thread int tls_writing __attribute__((tls_model("initial-exec")));
 
-int sp_sink_fd(void) { return __atomic_load_n(&sink.fd, __ATOMIC_SEQ_CST); }
 
 int sp_sink_is_syslog(void) { return sp_sink_kind == SINK_SYSLOG; }
 
@@ -290,7 +292,7 @@ int sp_sink_open(const char *spec, char *msg, size_t n)
 		snprintf(msg, n, "no descriptor to spare for the log (the program's RLIMIT_NOFILE is all used)");
 		return -1;
 	}
-	sink.fd = fd;
+	sp_sink_descriptor = fd;
 	__atomic_store_n(&sp_sink_kind, kind, __ATOMIC_RELEASE);
 	return 0;
 }
@@ -323,12 +325,12 @@ static int adopt(pid_t pid)
 		return 0;
 	if (__atomic_load_n(&sink.owner, __ATOMIC_ACQUIRE) != pid) {
 		if (sp_sink_kind == SINK_FILE && sink.per_pid) {
-			int inherited = sink.fd, fd = open_file(pid, msg, sizeof msg);
+			int inherited = sp_sink_descriptor, fd = open_file(pid, msg, sizeof msg);
 			if (fd < 0) {
 				stop(pid);
 				ok = 0;
 			} else {
-				__atomic_store_n(&sink.fd, fd, __ATOMIC_SEQ_CST);
+				__atomic_store_n(&sp_sink_descriptor, fd, __ATOMIC_SEQ_CST);
 				if (inherited >= 0)
 					real_close(inherited);
 			}
@@ -353,7 +355,7 @@ static int recover(pid_t pid)
 	if (fd < 0)
 		stop(pid);
 	else
-		__atomic_store_n(&sink.fd, fd, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&sp_sink_descriptor, fd, __ATOMIC_SEQ_CST);
 	unlock();
 	return fd;
 }
@@ -426,7 +428,7 @@ static ssize_t write_record(int fd, const char *buf, size_t len)
  * written as inherited, if our descriptor is still what was opened. */
 static void write_borrowed(const char *buf, size_t len, pid_t pid)
 {
-	int fd = __atomic_load_n(&sink.fd, __ATOMIC_SEQ_CST);
+	int fd = __atomic_load_n(&sp_sink_descriptor, __ATOMIC_SEQ_CST);
 
 	if (sp_sink_kind == SINK_FILE && sink.per_pid) {
 		char path[PATH_MAX];
@@ -464,7 +466,7 @@ void sp_sink_write(const char *buf, size_t len, pid_t pid)
 	}
 	__atomic_add_fetch(&sink.writers, 1, __ATOMIC_SEQ_CST);
 	tls_writing = 1;
-	fd = __atomic_load_n(&sink.fd, __ATOMIC_SEQ_CST);
+	fd = __atomic_load_n(&sp_sink_descriptor, __ATOMIC_SEQ_CST);
 	/* -1: a dup2 onto our descriptor found none free to move it to, or
 	 * it was closed under us by a raw syscall: a file is opened again
 	 * (once; if that fails too, logging stops) */
@@ -488,7 +490,7 @@ void sp_sink_evict(int fd)
 	if (moved < 0)
 		moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	/* -1 when no descriptor is free: logging stops, the program goes on */
-	__atomic_store_n(&sink.fd, moved, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&sp_sink_descriptor, moved, __ATOMIC_SEQ_CST);
 	if (!tls_writing)
 		for (long spins = 0; __atomic_load_n(&sink.writers, __ATOMIC_SEQ_CST) > 0 && spins < 1000000; spins++)
 			sched_yield();

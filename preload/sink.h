@@ -28,7 +28,11 @@ int sp_sink_is_syslog(void);
 void sp_sink_write(const char *buf, size_t len, pid_t pid);
 
 /* The shim's descriptor, or -1. */
-int sp_sink_fd(void);
+static inline int sp_sink_fd(void)
+{
+	extern int sp_sink_descriptor;
+	return __atomic_load_n(&sp_sink_descriptor, __ATOMIC_SEQ_CST);
+}
 
 static inline int sp_sink_owns(int fd)
 {

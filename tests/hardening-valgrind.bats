@@ -99,7 +99,8 @@ socket="[0-9]* ]]
 		import re, sys
 		text = open(sys.argv[1]).read()
 		init_symbols = {"sink", "sp_sink_kind", "sp_init_state", "sp_policy_table", "log_json", "sp_real",
-		                "policy", "init_claim", "owner", "mark", "sp_prog_name"}
+		                "policy", "init_claim", "owner", "mark", "sp_prog_name",
+		                "sp_sink_descriptor"}
 		races = text.split("Possible data race during ")[1:]
 		bad = []
 		for r in races:
