@@ -46,18 +46,11 @@ static void put_glob(struct out *o, const char *g)
 	put(o, "\"");
 }
 
-static const char *const selector_words[] = {
-	[SP_SEL_INET] = "inet", [SP_SEL_INET6] = "inet6", [SP_SEL_UNIX] = "unix", [SP_SEL_IP] = "ip",
-	[SP_SEL_TCP] = "tcp", [SP_SEL_UDP] = "udp", [SP_SEL_STREAM] = "stream", [SP_SEL_DGRAM] = "dgram",
-	[SP_SEL_PORT] = "port", [SP_SEL_DPORT] = "dport", [SP_SEL_ADDR] = "addr", [SP_SEL_DADDR] = "daddr",
-	[SP_SEL_PATH] = "path", [SP_SEL_PROG] = "prog", [SP_SEL_AT] = "at",
-};
-
 static void put_selector(struct out *o, const struct sp_selector *s)
 {
 	char addr[INET6_ADDRSTRLEN];
 
-	put(o, "%s%s", s->negated ? "!" : "", selector_words[s->kind]);
+	put(o, "%s%s", s->negated ? "!" : "", sp_selector_name((enum sp_sel_kind)s->kind));
 	switch (s->kind) {
 	case SP_SEL_PORT:
 	case SP_SEL_DPORT:

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "suggest.h"
+
 /* Linux option numbers that older headers may lack.  The values are the
  * kernel ABI and never change. */
 #ifndef SO_INCOMING_CPU
@@ -189,11 +191,6 @@ int sp_option_by_name(const char *name, size_t len)
 	return -1;
 }
 
-const char *sp_option_name_at(unsigned i)
-{
-	return i < SP_IDX_COUNT ? sp_options[i].name : NULL;
-}
-
 static const struct {
 	const char *name;
 	int level;
@@ -213,6 +210,16 @@ int sp_level_by_name(const char *name, size_t len, int *level)
 			return 0;
 		}
 	return -1;
+}
+
+const char *sp_level_suggest(const char *name, size_t len)
+{
+	const char *names[sizeof level_names / sizeof level_names[0] + 1];
+
+	for (size_t i = 0; i < sizeof level_names / sizeof level_names[0]; i++)
+		names[i] = level_names[i].name;
+	names[sizeof level_names / sizeof level_names[0]] = NULL;
+	return sp_suggest(name, len, names);
 }
 
 /* strace's names, so that a log reads like its output. */

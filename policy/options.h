@@ -69,6 +69,10 @@ const char *sp_level_name(int level);
  * Returns 0, or -1 when unknown. */
 int sp_level_by_name(const char *name, size_t len, int *level);
 
+/* The level name closest to the LEN bytes at NAME, for a "did you mean",
+ * or NULL. */
+const char *sp_level_suggest(const char *name, size_t len);
+
 /* The fit implied by a level, for a numeric LEVEL/OPT pair that names no
  * known option. */
 enum sp_fit sp_fit_of_level(int level);
@@ -76,7 +80,5 @@ enum sp_fit sp_fit_of_level(int level);
 const char *sp_vtype_name(enum sp_vtype t);
 const char *sp_fit_name(enum sp_fit f);
 
-/* Names a suggestion can be drawn from: options usable in rules. */
-const char *sp_option_name_at(unsigned i);
 
 #endif

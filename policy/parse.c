@@ -149,6 +149,14 @@ const char *sp_verb_name(enum sp_verb v)
 	return (unsigned)v < sizeof verb_names / sizeof verb_names[0] - 1 ? verb_names[v] : "?";
 }
 
+const char *sp_selector_name(enum sp_sel_kind k)
+{
+	for (size_t i = 0; i < N_SELECTOR_NAMES; i++)
+		if (selector_names[i].kind == k)
+			return selector_names[i].name;
+	return "?";
+}
+
 const char *sp_moment_name(enum sp_moment m)
 {
 	return (unsigned)m < SP_MOMENT_COUNT ? moment_names[m] : "?";
@@ -313,8 +321,9 @@ static int parse_selector(struct cursor *c, size_t *pp, size_t end, struct sp_ru
 	}
 	sel.kind = (unsigned char)selector_names[found].kind;
 	p = name_end;
-	if (p < end && c->text[p] == '=') {
-		size_t v = p + 1, vend = v;
+	/* whitespace around '=' is free (SPEC §3): "port = 80" */
+	if (skip_space(c, p, end) < end && c->text[skip_space(c, p, end)] == '=') {
+		size_t v = skip_space(c, skip_space(c, p, end) + 1, end), vend = v;
 		if (!selector_names[found].takes_value)
 			return fail(c, start, "selector '%s' takes no value", selector_names[found].name);
 		if (sel.kind == SP_SEL_PATH || sel.kind == SP_SEL_PROG) {
@@ -393,7 +402,9 @@ static int finish_selectors(struct cursor *c, struct sp_rule *r, size_t sel_star
 				continue;
 			uint32_t m = selector_names[k].mask;
 			mask &= s->negated ? (~m & SP_MASK_ALL) : m;
-			if (s->kind != SP_SEL_STREAM && s->kind != SP_SEL_DGRAM)
+			/* "!udp" says what is left out, not which families are
+			 * in: alone it leaves the rule on inet and inet6 */
+			if (!s->negated && s->kind != SP_SEL_STREAM && s->kind != SP_SEL_DGRAM)
 				has_family = 1;
 		}
 		needs_local |= selector_needs_local(s->kind);
@@ -466,10 +477,7 @@ static int parse_option(struct cursor *c, size_t *pp, size_t end, struct sp_acti
 		if (sp_level_by_name(c->text + p, e - p, &level) == 0) {
 			lv = level;
 		} else if (sp_parse_int(c->text + p, e - p, 0, INT_MAX, &lv) != 0) {
-			static const char *const levels[] = {"SOL_SOCKET", "IPPROTO_TCP", "SOL_TCP",
-							     "IPPROTO_IP", "SOL_IP", "IPPROTO_IPV6",
-							     "SOL_IPV6", "IPPROTO_UDP", "SOL_UDP", NULL};
-			const char *hint = sp_suggest(c->text + p, e - p, levels);
+			const char *hint = sp_level_suggest(c->text + p, e - p);
 			if (hint)
 				return fail(c, p, "unknown level '%s' (did you mean '%s'?)", snip, hint);
 			return fail(c, p, "unknown level '%s' (a number, or SOL_SOCKET, IPPROTO_TCP, "

@@ -29,7 +29,6 @@ enum sp_moment {
 	SP_AT_CONNECT,
 	SP_AT_ACCEPT,
 	SP_MOMENT_COUNT,
-	SP_AT_UNSET = SP_MOMENT_COUNT,
 };
 
 enum sp_sel_kind {
@@ -109,5 +108,6 @@ size_t sp_action_format(const struct sp_rule *r, const struct sp_action *a, char
 
 const char *sp_verb_name(enum sp_verb v);
 const char *sp_moment_name(enum sp_moment m);
+const char *sp_selector_name(enum sp_sel_kind k);
 
 #endif

@@ -54,7 +54,7 @@ struct sp_fdstate *sp_fd_get(int fd, int create)
 	return page ? &page[(unsigned)fd & (PAGE_FDS - 1)] : NULL;
 }
 
-void sp_fd_forget_pages(unsigned first, unsigned last)
+void sp_fd_forget_range(unsigned first, unsigned last)
 {
 	for (unsigned d = first >> PAGE_BITS; d < DIR_PAGES && d <= last >> PAGE_BITS; d++) {
 		struct sp_fdstate *page = __atomic_load_n(&sp_fd_directory[d], __ATOMIC_ACQUIRE);

@@ -61,22 +61,7 @@ static inline struct sp_fdstate *sp_fd_reset(int fd, int cls)
 	return st;
 }
 
-/* Forgets fds in [FIRST, LAST] (closed or replaced).  Inline: close()
- * forgets one fd on every call, and that needs no loop and no call. */
-void sp_fd_forget_pages(unsigned first, unsigned last);
-static inline void sp_fd_forget_range(unsigned first, unsigned last)
-{
-	struct sp_fdstate *page;
-
-	if (first != last) {
-		sp_fd_forget_pages(first, last);
-		return;
-	}
-	if (first >> SP_FD_PAGE_BITS >= SP_FD_DIR_PAGES)
-		return;
-	page = __atomic_load_n(&sp_fd_directory[first >> SP_FD_PAGE_BITS], __ATOMIC_ACQUIRE);
-	if (page)
-		page[first & (SP_FD_PAGE_FDS - 1)] = (struct sp_fdstate){0};
-}
+/* Forgets fds in [FIRST, LAST] (closed or replaced by close_range). */
+void sp_fd_forget_range(unsigned first, unsigned last);
 
 #endif

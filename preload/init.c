@@ -57,7 +57,7 @@ static int load_policy(void)
 {
 	struct sp_load in;
 	char msg[PATH_MAX + 512];
-	const struct sp_table *t;
+	struct sp_table *t;
 
 	sp_load_from_env(&in, secure_getenv, SP_SYSTEM_POLICY);
 	if (sp_policy_load(&policy, &in, msg, sizeof msg) < 0) {
@@ -70,6 +70,13 @@ static int load_policy(void)
 	if (!t) {
 		report("sockpolicy: %s", msg);
 		return -1;
+	}
+	/* every rule was for other programs (prog=): no table, so that the
+	 * wrappers pass straight through, as under a system-wide preload whose
+	 * policy names a few programs */
+	if (sp_table_rule_count(t) == 0) {
+		sp_table_free(t);
+		return 0;
 	}
 	sp_policy_table = t;
 	return 0;

@@ -32,13 +32,32 @@ static char *read_file(const char *path, size_t *len, char *msg, size_t n, int *
 		snprintf(msg, n, "%s: policy file is larger than 4 MiB", path);
 		goto fail;
 	}
-	buf = malloc(SP_POLICY_FILE_MAX + 1);
+	/* the size it has now, grown if it grows while read, up to the limit:
+	 * a 4 MiB buffer for every process under a system-wide preload cost a
+	 * 4 MiB mapping each */
+	size_t cap = (size_t)st.st_size + 1;
+	buf = malloc(cap);
 	if (!buf) {
 		snprintf(msg, n, "%s: out of memory reading the policy file", path);
 		goto fail;
 	}
 	for (;;) {
-		ssize_t r = read(fd, buf + got, SP_POLICY_FILE_MAX + 1 - got);
+		if (got == cap) {
+			/* it grew after fstat */
+			size_t more = cap * 2 < SP_POLICY_FILE_MAX + 1 ? cap * 2 : SP_POLICY_FILE_MAX + 1;
+			char *grown;
+			if (cap > SP_POLICY_FILE_MAX) {
+				snprintf(msg, n, "%s: policy file is larger than 4 MiB", path);
+				goto fail;
+			}
+			if (!(grown = realloc(buf, more))) {
+				snprintf(msg, n, "%s: out of memory reading the policy file", path);
+				goto fail;
+			}
+			buf = grown;
+			cap = more;
+		}
+		ssize_t r = read(fd, buf + got, cap - got);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -48,11 +67,6 @@ static char *read_file(const char *path, size_t *len, char *msg, size_t n, int *
 		if (r == 0)
 			break;
 		got += (size_t)r;
-		/* it grew after fstat */
-		if (got > SP_POLICY_FILE_MAX) {
-			snprintf(msg, n, "%s: policy file is larger than 4 MiB", path);
-			goto fail;
-		}
 	}
 	close(fd);
 	*len = got;

@@ -39,6 +39,7 @@ static void *lookup(const char *name, void *ours)
 void sp_real_resolve(void)
 {
 	RESOLVE(socket);
+	RESOLVE(socketpair);
 	RESOLVE(bind);
 	RESOLVE(listen);
 	RESOLVE(connect);
@@ -56,6 +57,13 @@ int real_socket(int domain, int type, int protocol)
 	if (sp_real.socket)
 		return sp_real.socket(domain, type, protocol);
 	return (int)syscall(SYS_socket, domain, type, protocol);
+}
+
+int real_socketpair(int domain, int type, int protocol, int sv[2])
+{
+	if (sp_real.socketpair)
+		return sp_real.socketpair(domain, type, protocol, sv);
+	return (int)syscall(SYS_socketpair, domain, type, protocol, sv);
 }
 
 int real_bind(int fd, const struct sockaddr *addr, socklen_t len)

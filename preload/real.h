@@ -10,6 +10,7 @@
 
 struct sp_real_fns {
 	int (*socket)(int, int, int);
+	int (*socketpair)(int, int, int, int[2]);
 	int (*bind)(int, const struct sockaddr *, socklen_t);
 	int (*listen)(int, int);
 	int (*connect)(int, const struct sockaddr *, socklen_t);
@@ -29,6 +30,7 @@ extern struct sp_real_fns sp_real;
 void sp_real_resolve(void);
 
 int real_socket(int domain, int type, int protocol);
+int real_socketpair(int domain, int type, int protocol, int sv[2]);
 int real_bind(int fd, const struct sockaddr *addr, socklen_t len);
 int real_listen(int fd, int backlog);
 int real_connect(int fd, const struct sockaddr *addr, socklen_t len);

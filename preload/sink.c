@@ -76,7 +76,11 @@ static int choose_floor(void)
  * -1 returned with errno EMFILE. */
 static int move_high(int fd)
 {
-	int high = fcntl(fd, F_DUPFD_CLOEXEC, sink.floor);
+	int high;
+
+	if (fd >= sink.floor)
+		return fd;
+	high = fcntl(fd, F_DUPFD_CLOEXEC, sink.floor);
 	if (high < 0 && fd < 3)
 		high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	if (high < 0) {
@@ -136,16 +140,26 @@ static int expand_path(char *out, size_t size, pid_t pid)
 	return 0;
 }
 
+/* Opens the log file of process PID (its name in PATH) as SPEC §2 says:
+ * append-only, never through a symlink, never blocking, mode 0600. */
+static int open_log_path(pid_t pid, char path[PATH_MAX])
+{
+	if (expand_path(path, PATH_MAX, pid) < 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0600);
+}
+
 static int open_file(pid_t pid, char *msg, size_t n)
 {
 	char path[PATH_MAX];
-	int fd;
+	int fd = open_log_path(pid, path);
 
-	if (expand_path(path, sizeof path, pid) < 0) {
+	if (fd < 0 && errno == ENAMETOOLONG) {
 		snprintf(msg, n, "log path is too long");
 		return -1;
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0600);
 	if (fd < 0) {
 		snprintf(msg, n, "cannot open log file '%s': %s", path, strerror(errno));
 		return -1;
@@ -200,16 +214,17 @@ static int open_descriptor(int src, char *msg, size_t n)
 	return fd;
 }
 
+static const struct sockaddr_un syslog_addr = {.sun_family = AF_UNIX, .sun_path = SP_SYSLOG_PATH};
+
 static int connect_syslog(char *msg, size_t n)
 {
-	struct sockaddr_un sun = {.sun_family = AF_UNIX, .sun_path = SP_SYSLOG_PATH};
 	int fd = real_socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0) {
 		snprintf(msg, n, "cannot create a socket for syslog: %s", strerror(errno));
 		return -1;
 	}
-	if (real_connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
+	if (real_connect(fd, (const struct sockaddr *)&syslog_addr, sizeof syslog_addr) < 0) {
 		snprintf(msg, n, "cannot reach syslog at %s: %s", SP_SYSLOG_PATH, strerror(errno));
 		real_close(fd);
 		return -1;
@@ -433,9 +448,7 @@ static void write_borrowed(const char *buf, size_t len, pid_t pid)
 	if (sp_sink_kind == SINK_FILE && sink.per_pid) {
 		char path[PATH_MAX];
 		struct stat st;
-		if (expand_path(path, sizeof path, pid) < 0)
-			return;
-		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0600);
+		fd = open_log_path(pid, path);
 		if (fd < 0)
 			return;
 		struct iovec iov = {(void *)buf, len};
@@ -472,8 +485,16 @@ void sp_sink_write(const char *buf, size_t len, pid_t pid)
 	 * (once; if that fails too, logging stops) */
 	if (fd < 0 || !still_ours(fd))
 		fd = recover(pid);
-	if (fd >= 0 && write_record(fd, buf, len) < 0 && errno == EPIPE)
-		stop(pid);
+	if (fd >= 0) {
+		ssize_t rc = write_record(fd, buf, len);
+		/* a restarted syslog daemon has a new /dev/log socket: connect
+		 * the same (datagram) socket to it again, and send once more */
+		if (rc < 0 && (errno == ECONNREFUSED || errno == ENOTCONN) && sp_sink_kind == SINK_SYSLOG &&
+		    real_connect(fd, (const struct sockaddr *)&syslog_addr, sizeof syslog_addr) == 0)
+			rc = write_record(fd, buf, len);
+		if (rc < 0 && errno == EPIPE)
+			stop(pid);
+	}
 	tls_writing = 0;
 	__atomic_sub_fetch(&sink.writers, 1, __ATOMIC_SEQ_CST);
 }

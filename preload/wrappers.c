@@ -49,14 +49,6 @@ static void copy_arg_addr(const struct sockaddr *addr, socklen_t len, struct arg
 	a->ok = sp_safe_read(&a->copy, addr, a->len) == 0;
 }
 
-static void log_addr_call(enum sp_call call, int fd, int rc, int err, const struct arg_addr *a)
-{
-	struct sp_record r = {.call = call, .fd = fd, .ret = rc, .err = err};
-	if (a->ok)
-		r.addr = (struct sp_bytes){&a->copy, a->len};
-	sp_log(&r);
-}
-
 /* The record of socket(): errno is what the call left (sp_log keeps it). */
 static SP_SLOW void log_socket(int fd, int domain, int type, int protocol)
 {
@@ -127,99 +119,98 @@ SP_EXPORT int socket(int domain, int type, int protocol)
 	return started() ? socket_go(domain, type, protocol) : socket_early(domain, type, protocol);
 }
 
-/* bind and connect with a log: the policy acts just before the call, on
- * the address the call passes, and the record shows that address.
- * Inlined into one function per call, so that CALL is a constant there. */
-static inline __attribute__((always_inline)) int addr_call(enum sp_call call, int fd,
-							     const struct sockaddr *addr, socklen_t len)
+/* socketpair() is not logged (SPEC §4 lists the calls that are), but its
+ * two sockets get fresh entries: an entry left by a socket that was closed
+ * where close() is not seen (fclose() of an fdopen()ed socket closes inside
+ * libc) would otherwise lend its class and history to the new socket. */
+SP_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 {
-	enum sp_moment moment = call == SP_CALL_BIND ? SP_AT_BIND : SP_AT_CONNECT;
-	struct arg_addr a; /* not "= {0}": that clears 128 bytes per call */
-	struct sp_fdstate *st = NULL;
-	unsigned needs = 0;
-	int rc, e = errno;
+	int rc = REAL(socketpair)(domain, type, protocol, sv);
 
-	a.ok = 0;
-	a.len = 0;
-	if (sp_policy_table) {
-		st = sp_sock_state(fd);
-		if (st && moment == SP_AT_CONNECT && (st->flags & SP_FD_CONNECT_DONE))
-			st = NULL;
-		if (st)
-			needs = sp_moment_needs(sp_policy_table, (enum sp_class)st->cls, moment);
-	}
-	/* the copy costs two system calls: only when a record or a rule of
-	 * this socket's class at this moment reads the address */
-	if (sp_sink_active() || needs)
-		copy_arg_addr(addr, len, &a);
-	if (st) {
-		sp_apply_moment_needs(fd, st, moment, a.ok ? (struct sockaddr *)&a.copy : NULL, a.len, needs);
-		if (moment == SP_AT_CONNECT)
-			st->flags |= SP_FD_CONNECT_DONE & sp_done_flags_read(st);
-	}
-	errno = e;
-	rc = call == SP_CALL_BIND ? REAL(bind)(fd, addr, len) : REAL(connect)(fd, addr, len);
-	if (sp_sink_active()) {
-		e = errno;
-		log_addr_call(call, fd, rc, e, &a);
-		errno = e;
+	if (rc == 0 && started() && sp_policy_table) {
+		enum sp_class cls = sp_classify(domain, type, protocol);
+		sp_fd_reset(sv[0], cls);
+		sp_fd_reset(sv[1], cls);
 	}
 	return rc;
 }
 
-/* bind or connect under a policy, when a rule of the socket's class acts
- * at this moment: the rules read a copy of the address. */
-static inline __attribute__((always_inline)) void addr_apply(int fd, struct sp_fdstate *st, enum sp_moment m,
-							       const struct sockaddr *addr, socklen_t len,
-							       unsigned needs)
+/* The policy's part of bind and connect: the rules of the socket's class at
+ * this moment act, on a copy of the address the call passes (the kernel
+ * has not read it yet, so it may be anything).  Most sockets have no rule
+ * there, and then nothing is copied.  Leaves errno alone. */
+static inline __attribute__((always_inline)) void addr_rules_act(int fd, enum sp_moment moment,
+								   const struct sockaddr *addr, socklen_t len)
 {
-	struct arg_addr a;
-	int e = errno;
+	struct sp_fdstate *st = sp_sock_state(fd);
+	unsigned needs;
 
-	copy_arg_addr(addr, len, &a);
-	sp_apply_moment_needs(fd, st, m, a.ok ? (struct sockaddr *)&a.copy : NULL, a.len, needs);
-	errno = e;
+	if (!st || (moment == SP_AT_CONNECT && (st->flags & SP_FD_CONNECT_DONE)))
+		return;
+	needs = sp_moment_needs(sp_policy_table, (enum sp_class)st->cls, moment);
+	if (needs) {
+		struct arg_addr a;
+		int e = errno;
+		copy_arg_addr(addr, len, &a);
+		sp_apply_moment_needs(fd, st, moment, a.ok ? (struct sockaddr *)&a.copy : NULL, a.len, needs);
+		errno = e;
+	} else {
+		sp_apply_moment_needs(fd, st, moment, NULL, 0, 0); /* marks first use */
+	}
+	if (moment == SP_AT_CONNECT)
+		st->flags |= SP_FD_CONNECT_DONE & sp_done_flags_read(st);
 }
 
-/* addr_call without a log, the common case under a policy: most sockets
- * have no rule at bind or connect, and then neither the address nor errno
- * is touched and the real call is a tail call. */
-static inline __attribute__((always_inline)) int addr_policy(enum sp_call call, int fd,
-							       const struct sockaddr *addr, socklen_t len)
+/* bind and connect: the policy acts just before the call, the record
+ * follows it.  The record's address is read in place when the call
+ * succeeded (the kernel read it), copied safely when it failed.  Inlined
+ * once per call and per LOGGED, so that both are constants there, and the
+ * path without a log ends in a tail call. */
+static inline __attribute__((always_inline)) int addr_call(enum sp_call call, int fd,
+							     const struct sockaddr *addr, socklen_t len,
+							     int logged)
 {
 	enum sp_moment moment = call == SP_CALL_BIND ? SP_AT_BIND : SP_AT_CONNECT;
-	struct sp_fdstate *st = sp_sock_state(fd);
+	struct arg_addr a;
+	int rc, e;
 
-	if (st && !(moment == SP_AT_CONNECT && (st->flags & SP_FD_CONNECT_DONE))) {
-		unsigned needs = sp_moment_needs(sp_policy_table, (enum sp_class)st->cls, moment);
-		if (needs)
-			addr_apply(fd, st, moment, addr, len, needs);
-		else
-			sp_apply_moment_needs(fd, st, moment, NULL, 0, 0); /* marks first use */
-		if (moment == SP_AT_CONNECT)
-			st->flags |= SP_FD_CONNECT_DONE & sp_done_flags_read(st);
+	if (sp_policy_table)
+		addr_rules_act(fd, moment, addr, len);
+	if (!logged)
+		return call == SP_CALL_BIND ? REAL(bind)(fd, addr, len) : REAL(connect)(fd, addr, len);
+	rc = call == SP_CALL_BIND ? REAL(bind)(fd, addr, len) : REAL(connect)(fd, addr, len);
+	e = errno;
+	struct sp_record r = {.call = call, .fd = fd, .ret = rc, .err = e};
+	if (rc == 0) {
+		r.addr = (struct sp_bytes){addr, len < sizeof a.copy ? len : sizeof a.copy};
+	} else {
+		copy_arg_addr(addr, len, &a);
+		if (a.ok)
+			r.addr = (struct sp_bytes){&a.copy, a.len};
 	}
-	return call == SP_CALL_BIND ? REAL(bind)(fd, addr, len) : REAL(connect)(fd, addr, len);
+	sp_log(&r);
+	errno = e;
+	return rc;
 }
 
 static SP_SLOW int bind_logged(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	return addr_call(SP_CALL_BIND, fd, addr, len);
+	return addr_call(SP_CALL_BIND, fd, addr, len, 1);
 }
 
 static SP_SLOW int bind_policy(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	return addr_policy(SP_CALL_BIND, fd, addr, len);
+	return addr_call(SP_CALL_BIND, fd, addr, len, 0);
 }
 
 static SP_SLOW int connect_logged(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	return addr_call(SP_CALL_CONNECT, fd, addr, len);
+	return addr_call(SP_CALL_CONNECT, fd, addr, len, 1);
 }
 
 static SP_SLOW int connect_policy(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	return addr_policy(SP_CALL_CONNECT, fd, addr, len);
+	return addr_call(SP_CALL_CONNECT, fd, addr, len, 0);
 }
 
 static inline int bind_go(int fd, const struct sockaddr *addr, socklen_t len)
@@ -294,44 +285,44 @@ SP_EXPORT int listen(int fd, int backlog)
  * at=accept rules act on it before the program sees it. */
 static SP_SLOW int accept_call(enum sp_call call, int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
+	struct sp_fdstate *listener = sp_policy_table ? sp_sock_state(fd) : NULL;
+	unsigned needs = listener ? sp_moment_needs(sp_policy_table, (enum sp_class)listener->cls, SP_AT_ACCEPT) : 0;
+	int logged = sp_sink_active(), wants_peer = logged || needs, nfd, e;
 	struct sockaddr_storage own;
-	socklen_t own_len = sizeof own, cap = 0;
+	socklen_t own_len = sizeof own, cap = 0, got = 0;
 	struct sockaddr *peer = addr;
 	socklen_t *peer_len = len;
-	int nfd, e;
 
 	/* the peer is wanted for the log and for rules even when the program
-	 * does not ask for it */
-	if (!addr) {
+	 * does not ask for it; how much of it fits the program's buffer is
+	 * read (safely: the kernel has not checked the pointer yet) only then */
+	if (wants_peer && !addr) {
 		peer = (struct sockaddr *)&own;
 		peer_len = &own_len;
-	} else if (sp_safe_read(&cap, len, sizeof cap) < 0) {
+	} else if (wants_peer && sp_safe_read(&cap, len, sizeof cap) < 0) {
 		cap = 0;
 	}
 	nfd = call == SP_CALL_ACCEPT4 ? REAL(accept4)(fd, peer, peer_len, flags) : REAL(accept)(fd, peer, peer_len);
 	e = errno;
-	if (sp_sink_active()) {
+	if (nfd >= 0 && wants_peer) {
+		/* the kernel wrote the address: safe to read, cut to what fit */
+		got = *peer_len;
+		if (addr && got > cap)
+			got = cap;
+	}
+	if (logged) {
 		struct sp_record r = {.call = call, .fd = fd, .ret = nfd, .err = e, .flags = flags};
-		if (nfd >= 0) {
-			/* the kernel wrote the address: safe to read, cut to what fit */
-			socklen_t got = *peer_len;
-			if (addr && got > cap)
-				got = cap;
+		if (nfd >= 0)
 			r.addr = (struct sp_bytes){peer, got};
-		}
 		sp_log(&r);
 	}
-	if (nfd >= 0 && sp_policy_table) {
-		struct sp_fdstate *listener = sp_sock_state(fd);
-		struct sp_fdstate *st = listener ? sp_fd_reset(nfd, listener->cls) : NULL;
+	if (nfd >= 0 && listener) {
+		struct sp_fdstate *st = sp_fd_reset(nfd, listener->cls);
 		if (st) {
-			socklen_t got = *peer_len;
-			if (addr && got > cap)
-				got = cap;
 			/* connected already: no first use, no listen, no connect */
 			st->flags |= (SP_FD_FIRST_USE_DONE | SP_FD_LISTEN_DONE | SP_FD_CONNECT_DONE) &
 				     sp_done_flags_read(st);
-			sp_apply_moment(nfd, st, SP_AT_ACCEPT, peer, got);
+			sp_apply_moment_needs(nfd, st, SP_AT_ACCEPT, peer, got, needs);
 		}
 	}
 	errno = e;

@@ -171,3 +171,15 @@ socket=-1"
 	assert_eq "$(cat own.txt)" "program data"
 	[ ! -s log.txt ]
 }
+
+@test "a socket closed inside libc (fclose) lends nothing to the socketpair that reuses its number" {
+	# under 'tcp: deny SO_SNDBUF' the unix socket must set it freely, as
+	# without the shim; a stale entry once made it fail with EPERM
+	SOCKPOLICY='tcp: deny SO_SNDBUF' run preload "$PROBE" socket inet stream set socket SO_SNDBUF 4096 \
+		fclose socketpair set socket SO_SNDBUF 4096
+	assert_eq "$output" "socket=3
+set SO_SNDBUF=4096 -> rc=-1 EPERM
+fclose=0
+socketpair=0
+set SO_SNDBUF=4096 -> rc=0"
+}

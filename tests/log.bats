@@ -212,6 +212,36 @@ PY
 	[[ "${lines[1]}" =~ ^\<14\>.*\ sockpolicy\[[0-9]+\]:\ \{\"ts\":.*\"call\":\"socket\".*\"type\":\"SOCK_DGRAM\" ]]
 }
 
+@test "syslog restarted while the program runs: the shim connects to the new one" {
+	cat >receiver.py <<'PY'
+import os, socket, sys
+if os.path.exists("/dev/log"):
+    os.unlink("/dev/log")          # what a restarted syslog daemon does
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind("/dev/log"); s.settimeout(10)
+open(sys.argv[1], "w").close()
+print(s.recv(4096).decode(), flush=True)
+PY
+	cat >app.py <<'PY'
+import os, socket, time
+socket.socket()                                   # logged to the first daemon
+while not os.path.exists("go"):
+    time.sleep(0.02)
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # logged to the second
+PY
+	run timeout 30 unshare -m sh -c "$PRIVATE_DEV &&
+		('$PYTHON' receiver.py ready1 >first &) &&
+		for i in \$(seq 200); do [ -e ready1 ] && break; sleep 0.05; done &&
+		(SOCKPOLICY_LOG=syslog LD_PRELOAD='$LIB' '$PYTHON' app.py 3>&- 4>&- &) &&
+		for i in \$(seq 200); do [ -s first ] && break; sleep 0.05; done &&
+		('$PYTHON' receiver.py ready2 >second &) &&
+		for i in \$(seq 200); do [ -e ready2 ] && break; sleep 0.05; done &&
+		touch go &&
+		for i in \$(seq 200); do [ -s second ] && break; sleep 0.05; done; cat first second"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" =~ python3:\ socket\(AF_INET,\ SOCK_STREAM\|SOCK_CLOEXEC,\ 0\) ]]
+	[[ "${lines[1]}" =~ python3:\ socket\(AF_INET,\ SOCK_DGRAM\|SOCK_CLOEXEC,\ 0\) ]]
+}
+
 @test "syslog that cannot be reached is reported; strict mode stops the program" {
 	run timeout 20 unshare -m sh -c "$PRIVATE_DEV && SOCKPOLICY_LOG=syslog SOCKPOLICY_STRICT=1 LD_PRELOAD='$LIB' '$PROBE' socket inet stream"
 	[ "$status" -eq 78 ]

@@ -16,6 +16,9 @@
  *   bind ADDR PORT | bindunix PATH | connect ADDR PORT | connectunix PATH
  *   listen N | accept | close | port | peerport | errno-check
  *   errno-preset N                every later call starts with errno = N
+ *   fclose                        fdopen() the current socket and fclose() it:
+ *                                 a close made inside libc, not through close()
+ *   socketpair                    a unix stream pair; the first becomes current
  *
  * LEVEL: socket tcp ip ipv6 udp or a number; OPT: a name below or a number.
  * The option names here are the program's own, independent of sockpolicy. */
@@ -278,6 +281,18 @@ int main(int argc, char **argv)
 			say_rc("accept", rc, e);
 			if (rc >= 0)
 				cur = rc;
+		} else if (!strcmp(cmd, "fclose")) {
+			FILE *f = fdopen(cur, "r+");
+			rc = f ? fclose(f) : -1;
+			e = errno;
+			say_rc("fclose", rc, e);
+		} else if (!strcmp(cmd, "socketpair")) {
+			int sv[2];
+			rc = socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+			e = errno;
+			say_rc("socketpair", rc, e);
+			if (rc == 0)
+				cur = sv[0];
 		} else if (!strcmp(cmd, "close")) {
 			rc = close(cur);
 			e = errno;

@@ -101,7 +101,12 @@ static void test_socket_moment(void)
 	compile("!udp: SO_KEEPALIVE=1", "x");
 	SAME(at_socket(SP_C_INET_TCP), "set SO_KEEPALIVE=1;", "!udp reaches tcp");
 	SAME(at_socket(SP_C_INET_UDP), "", "!udp leaves udp");
-	SAME(at_socket(SP_C_UNIX_STREAM), "set SO_KEEPALIVE=1;", "!udp is a family selector: unix too");
+	SAME(at_socket(SP_C_UNIX_STREAM), "", "a negated selector alone leaves the rule on inet and inet6");
+	compile("!inet: SO_KEEPALIVE=1; unix !dgram: SO_PASSCRED=1", "x");
+	SAME(at_socket(SP_C_INET6_UDP), "set SO_KEEPALIVE=1;", "!inet reaches inet6");
+	SAME(at_socket(SP_C_INET_TCP), "", "!inet leaves inet");
+	SAME(at_socket(SP_C_UNIX_STREAM), "set SO_PASSCRED=1;", "unix !dgram reaches unix stream");
+	SAME(at_socket(SP_C_UNIX_DGRAM), "", "unix !dgram leaves unix dgram");
 
 	compile("6/99=5; SOL_SOCKET/200=1", "x");
 	SAME(at_socket(SP_C_INET_TCP), "set SOL_SOCKET/200=1;set SOL_TCP/99=5;", "unknown pairs, by level fit");

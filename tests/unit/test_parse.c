@@ -101,6 +101,8 @@ static void test_verbs_and_selectors(void)
 						       "selectors and actions; quote a pattern that holds ':')");
 	expect("prog=nginx* tcp: TCP_NODELAY=1", "prog=nginx* tcp: set TCP_NODELAY=1\n");
 	expect("!udp: SO_KEEPALIVE=1", "!udp: set SO_KEEPALIVE=1\n");
+	expect("tcp port = 80 addr= 127.0.0.1 : TCP_NODELAY=1", "tcp port=80 addr=127.0.0.1/32: set TCP_NODELAY=1\n");
+	expect("unix path = \"/a b\": SO_PASSCRED=1", "unix path=\"/a b\": set SO_PASSCRED=1\n");
 	expect("unix stream: SO_PASSCRED=1", "unix stream: set SO_PASSCRED=1\n");
 	expect("tcp at=accept: TCP_NODELAY=1", "tcp at=accept: set TCP_NODELAY=1\n");
 	expect("tcp: TCP_NODELAY=1, SO_KEEPALIVE=1, TCP_KEEPIDLE=30",
