@@ -149,6 +149,14 @@ const char *sp_verb_name(enum sp_verb v)
 	return (unsigned)v < sizeof verb_names / sizeof verb_names[0] - 1 ? verb_names[v] : "?";
 }
 
+static int is_selector_name(const char *s, size_t len)
+{
+	for (size_t i = 0; i < N_SELECTOR_NAMES; i++)
+		if (sp_name_eq(selector_names[i].name, s, len))
+			return 1;
+	return 0;
+}
+
 const char *sp_selector_name(enum sp_sel_kind k)
 {
 	for (size_t i = 0; i < N_SELECTOR_NAMES; i++)
@@ -500,6 +508,10 @@ static int parse_option(struct cursor *c, size_t *pp, size_t end, struct sp_acti
 		rule_option_names(names, sizeof names / sizeof names[0]);
 		const char *hint = sp_suggest(c->text + p, e - p, names);
 		snippet_at(c, p, e, snip, sizeof snip);
+		/* "prog=x SO_KEEPALIVE=1": the ':' is missing, say so rather than
+		 * suggest an option that merely looks alike */
+		if (is_selector_name(c->text + p, e - p))
+			return fail(c, p, "'%s' is a selector: selectors end with ':' before the actions", snip);
 		if (hint)
 			return fail(c, p, "unknown option '%s' (did you mean '%s'?)", snip, hint);
 		return fail(c, p, "unknown option '%s' (sockpolicy options lists them)", snip);
@@ -552,6 +564,8 @@ static int parse_action(struct cursor *c, size_t *pp, size_t end, struct sp_rule
 			snippet_at(c, p, e, snip, sizeof snip);
 			if (sp_option_by_name(c->text + p, e - p) >= 0)
 				return fail(c, e, "expected '=' after %s", snip);
+			if (is_selector_name(c->text + p, e - p))
+				return fail(c, p, "'%s' is a selector: selectors end with ':' before the actions", snip);
 			const char *hint = sp_suggest(c->text + p, e - p, verb_names);
 			if (hint)
 				return fail(c, p, "unknown verb '%s' (did you mean '%s'?)", snip, hint);

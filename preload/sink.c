@@ -265,7 +265,8 @@ int sp_sink_open(const char *spec, char *msg, size_t n)
 		long v;
 		errno = 0;
 		v = strtol(spec + 3, &end, 10);
-		if (spec[3] == '\0' || *end != '\0' || errno || v < 0 || v > INT_MAX) {
+		/* digits only: strtol would also take " 9" and "+9" */
+		if (spec[3] < '0' || spec[3] > '9' || *end != '\0' || errno || v > INT_MAX) {
 			snprintf(msg, n, "invalid descriptor '%s' (use fd:N)", spec);
 			return -1;
 		}

@@ -126,6 +126,8 @@ static void test_errors(void)
 	expect_error("so_reuseaddr=1", "1:1: unknown option 'so_reuseaddr' (did you mean 'SO_REUSEADDR'?)");
 	expect_error("tcp: NODELAY=1", "1:6: unknown option 'NODELAY' (did you mean 'TCP_NODELAY'?)");
 	expect_error("SO_REUSEADDR=1\n  FROBNICATE=1", "2:3: unknown option 'FROBNICATE' (sockpolicy options lists them)");
+	expect_error("prog=x SO_KEEPALIVE=1", "1:1: 'prog' is a selector: selectors end with ':' before the actions");
+	expect_error("tcp SO_KEEPALIVE=1", "1:1: 'tcp' is a selector: selectors end with ':' before the actions");
 	expect_error("tpc: TCP_NODELAY=1", "1:1: unknown selector 'tpc' (did you mean 'tcp'?)");
 	expect_error("sett SO_REUSEADDR=1", "1:1: unknown verb 'sett' (did you mean 'set'?)");
 	expect_error("SO_REUSEADDR", "1:1: missing value for SO_REUSEADDR (e.g. SO_REUSEADDR=1)");
