@@ -82,6 +82,46 @@ sockets=2 failed=0"
 	[ "$(logcount log.json call=socket)" = 3 ]
 }
 
+@test "a file given as fd:N, replaced under the shim by a raw dup3: no record reaches the program's file" {
+	# the shim's copy shares the program's open file, so it is checked by
+	# its inode before each record, not by a mark of its own
+	SOCKPOLICY_LOG=fd:3 SOCKPOLICY_LOG_FORMAT=json timeout 30 env LD_PRELOAD="$LIB" \
+		"$FDPROBE" own own.txt sockets 1 findlog log.json rawdup3 write sockets 2 3>log.json >out.txt
+	assert_eq "$(cat out.txt)" "own=ok
+sockets=1 failed=0
+findlog=found
+rawdup3=ok
+write=ok
+sockets=2 failed=0"
+	assert_eq "$(cat own.txt)" "program data"
+	# logging stopped at the first record after the switch (a descriptor
+	# cannot be opened again), and the program ran on
+	[ "$(logcount log.json call=socket)" = 1 ]
+}
+
+@test "the mark that tells the log descriptor apart is never on a file the program shares" {
+	# a log file the shim opened itself carries the mark ...
+	run fdp findlog log.json sig log sockets 1
+	assert_eq "$output" "findlog=found
+sig=49
+sockets=1 failed=0"
+	# ... a file the program passed as fd:N or stderr is its own too: the
+	# shim's duplicate shares it, so it stays unmarked (F_GETSIG 0)
+	SOCKPOLICY_LOG=fd:3 SOCKPOLICY_LOG_FORMAT=json timeout 30 env LD_PRELOAD="$LIB" \
+		"$FDPROBE" sockets 1 findlog log.json sig 3 sig log sockets 1 3>log.json >out.txt
+	assert_eq "$(cat out.txt)" "sockets=1 failed=0
+findlog=found
+sig=0
+sig=0
+sockets=1 failed=0"
+	[ "$(logcount log.json call=socket)" = 2 ]
+	SOCKPOLICY_LOG=stderr SOCKPOLICY_LOG_FORMAT=json timeout 30 env LD_PRELOAD="$LIB" \
+		"$FDPROBE" sockets 1 sig 2 2>err.json >out.txt
+	assert_eq "$(cat out.txt)" "sockets=1 failed=0
+sig=0"
+	[ "$(logcount err.json call=socket)" = 1 ]
+}
+
 @test "RLIMIT_NOFILE raised: sockets far above the log, up to the hard limit, get the policy and are logged" {
 	# above 65536 where the machine allows it (fs.nr_open, CAP_SYS_RESOURCE);
 	# tests/unit/test_fdtab.c covers the registry up to its end, 16M

@@ -22,7 +22,8 @@
  *                     writes "program data" into it
  *   closefd N         close(N)
  *   count PATH        how many descriptors are open on PATH
- *   fds               how many descriptors are open */
+ *   fds               how many descriptors are open
+ *   sig N|log         the F_GETSIG number of descriptor N, or of L */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -218,6 +219,9 @@ int main(int argc, char **argv)
 		} else if (!strcmp(cmd, "socket")) {
 			int s = socket(AF_INET, SOCK_STREAM, 0);
 			printf("socket=%d\n", s);
+		} else if (!strcmp(cmd, "sig") && i + 1 < argc) {
+			const char *which = argv[++i];
+			printf("sig=%d\n", fcntl(!strcmp(which, "log") ? log : atoi(which), F_GETSIG));
 		} else if (!strcmp(cmd, "fds")) {
 			printf("fds=%d\n", count_fds());
 		} else {
