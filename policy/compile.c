@@ -14,6 +14,7 @@
 struct vec {
 	struct sp_cand *v;
 	size_t n, cap;
+	size_t want; /* counted by a first pass, so that V is allocated once */
 };
 
 struct rule_info {
@@ -33,25 +34,32 @@ struct build {
 	const struct sp_policy *p;
 	unsigned ndefault_bits;
 	int oom;
+	int counting; /* the first pass of collect(): push() only counts */
 };
 
-static void *table_alloc(struct sp_table *t, size_t size)
+/* Makes the table own P (freed with it); returns P, or NULL (and frees P)
+ * when out of memory. */
+static void *table_adopt(struct sp_table *t, void *p)
 {
-	void *p;
-
 	/* The list doubles: its capacity is the power of two at or above
 	 * nblocks.  Growing it by one per block made compiling 20,000 rules
 	 * quadratic (30 s under ASan, where realloc always copies). */
-	if ((t->nblocks & (t->nblocks - 1)) == 0) {
+	if (p && (t->nblocks & (t->nblocks - 1)) == 0) {
 		void **grown = realloc(t->blocks, (t->nblocks ? 2 * t->nblocks : 1) * sizeof *grown);
-		if (!grown)
+		if (!grown) {
+			free(p);
 			return NULL;
+		}
 		t->blocks = grown;
 	}
-	p = calloc(1, size ? size : 1);
 	if (p)
 		t->blocks[t->nblocks++] = p;
 	return p;
+}
+
+static void *table_alloc(struct sp_table *t, size_t size)
+{
+	return table_adopt(t, calloc(1, size ? size : 1));
 }
 
 void sp_table_free(struct sp_table *t)
@@ -66,6 +74,10 @@ void sp_table_free(struct sp_table *t)
 
 static void push(struct build *b, struct vec *v, const struct sp_cand *c)
 {
+	if (b->counting) {
+		v->want++;
+		return;
+	}
 	if (v->n == v->cap) {
 		size_t cap = v->cap ? v->cap * 2 : 8;
 		struct sp_cand *grown = realloc(v->v, cap * sizeof *grown);
@@ -314,15 +326,16 @@ static int hides_earlier(const struct sp_cand *c, int overrides)
 	return !c->first_use_only;
 }
 
-/* Room for the chains of several lists, taken from two blocks: a portmap
+/* Room for the chains of several lists, taken from one block: a portmap
  * of 1,000 ports made 2,000 allocations before (a third of compiling). */
 struct pool {
 	struct sp_chain *chains;
-	struct sp_cand *cands;
 };
 
 /* Builds the chains of N candidates sorted by (slot, seq), in POOL when
- * given (it has room for N more of each), else in blocks of their own. */
+ * given (it has room for N more), else in a block of their own.  The
+ * candidates a chain keeps are moved down in V itself, which the table
+ * owns: never further than where they are read from. */
 static int make_chains(struct build *b, struct sp_cand *v, size_t n, int overrides, struct sp_chainlist *out,
 		       struct pool *pool)
 {
@@ -332,14 +345,9 @@ static int make_chains(struct build *b, struct sp_cand *v, size_t n, int overrid
 
 	for (size_t i = 0; i < n; i++)
 		nchains += i == 0 || v[i].slot != v[i - 1].slot;
-	if (pool) {
-		chains = pool->chains;
-		store = pool->cands;
-	} else {
-		chains = table_alloc(b->t, nchains * sizeof *chains);
-		store = table_alloc(b->t, n * sizeof *store);
-	}
-	if (!chains || !store)
+	chains = pool ? pool->chains : table_alloc(b->t, nchains * sizeof *chains);
+	store = v;
+	if (!chains)
 		return -1;
 	nchains = 0;
 	for (size_t i = 0; i < n;) {
@@ -360,10 +368,8 @@ static int make_chains(struct build *b, struct sp_cand *v, size_t n, int overrid
 	}
 	out->chains = chains;
 	out->n = (uint32_t)nchains;
-	if (pool) {
+	if (pool)
 		pool->chains += nchains;
-		pool->cands += kept;
-	}
 	return 0;
 }
 
@@ -381,10 +387,9 @@ static int make_portmap(struct build *b, struct sp_cand *v, size_t n, int overri
 		nports += i == 0 || v[i].key_port != v[i - 1].key_port;
 	ports = table_alloc(b->t, nports * sizeof *ports);
 	lists = table_alloc(b->t, nports * sizeof *lists);
-	/* at most one chain and one candidate per candidate */
+	/* at most one chain per candidate */
 	pool.chains = table_alloc(b->t, n * sizeof *pool.chains);
-	pool.cands = table_alloc(b->t, n * sizeof *pool.cands);
-	if (!ports || !lists || !pool.chains || !pool.cands)
+	if (!ports || !lists || !pool.chains)
 		return -1;
 	nports = 0;
 	for (size_t i = 0; i < n;) {
@@ -443,6 +448,10 @@ static int make_cset(struct build *b, struct vec *v, int overrides, struct sp_cs
 		out->needs |= SP_NEED_LOCAL_PORT;
 	if (sort_cands(v->v, v->n) < 0)
 		return -1;
+	/* the chains keep their candidates where the vector holds them */
+	v->v = NULL;
+	if (!table_adopt(b->t, general))
+		return -1;
 	byport = general + nkey[KEY_NONE];
 	bydport = byport + nkey[KEY_PORT];
 	if (make_chains(b, general, nkey[KEY_NONE], overrides, &out->general, NULL) < 0 ||
@@ -468,6 +477,22 @@ static int build_table(struct build *b, const char *prog, struct sp_error *err)
 		analyse_rule(&b->p->rules[r], prog, &b->info[r]);
 		t->nrules += (unsigned)b->info[r].kept;
 	}
+	/* Counted first, then filled: vectors that grew by doubling, a dozen
+	 * of them side by side, moved on every realloc and left twice their
+	 * size in touched pages behind (a page fault is ~1 us here).  The
+	 * second pass repeats the first one's table updates, which are
+	 * idempotent. */
+	b->counting = 1;
+	if (collect(b, err) < 0)
+		return -1;
+	b->counting = 0;
+	for (int cl = 0; cl < SP_CLASS_COUNT; cl++)
+		for (int m = 0; m <= SP_MOMENT_COUNT; m++) {
+			struct vec *v = m < SP_MOMENT_COUNT ? &b->moments[cl][m] : &b->overrides[cl];
+			if (v->want && !(v->v = malloc(v->want * sizeof *v->v)))
+				return -1;
+			v->cap = v->want;
+		}
 	if (collect(b, err) < 0)
 		return -1;
 	/* the filter sp_table_may_flag checks before an option is looked up */
@@ -492,6 +517,15 @@ static int build_table(struct build *b, const char *prog, struct sp_error *err)
 				    same_cands(v, m < SP_MOMENT_COUNT ? &b->moments[e][m] : &b->overrides[e]))
 					twin[cl][m] = e;
 		}
+	/* a twin's own vector is not needed: its memory, already touched,
+	 * goes back to malloc for the lists built next */
+	for (int cl = 0; cl < SP_CLASS_COUNT; cl++)
+		for (int m = 0; m <= SP_MOMENT_COUNT; m++)
+			if (twin[cl][m] >= 0) {
+				struct vec *v = m < SP_MOMENT_COUNT ? &b->moments[cl][m] : &b->overrides[cl];
+				free(v->v);
+				v->v = NULL;
+			}
 	for (int cl = 0; cl < SP_CLASS_COUNT; cl++) {
 		for (int m = 0; m < SP_MOMENT_COUNT; m++) {
 			if (twin[cl][m] >= 0)
