@@ -154,7 +154,7 @@ static int remember_identity(int fd, int private_description)
 	return 0;
 }
 
-static int still_ours(int fd)
+static inline __attribute__((always_inline)) int still_ours(int fd)
 {
 	dev_t dev;
 	ino_t ino;
@@ -550,6 +550,18 @@ void sp_sink_write(const char *buf, size_t len, pid_t pid)
 	}
 	tls_writing = 0;
 	__atomic_sub_fetch(&sink.writers, 1, __ATOMIC_SEQ_CST);
+}
+
+int sp_sink_confirm(int fd)
+{
+	int e = errno, ours = still_ours(fd);
+
+	/* the next record opens the file again, or logging stops; a vfork
+	 * child leaves the parent's sink as it is */
+	if (!ours && !sp_borrowed_memory())
+		__atomic_compare_exchange_n(&sp_sink_descriptor, &fd, -1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	errno = e;
+	return ours;
 }
 
 void sp_sink_evict(int fd)

@@ -34,9 +34,14 @@ static inline int sp_sink_fd(void)
 	return __atomic_load_n(&sp_sink_descriptor, __ATOMIC_SEQ_CST);
 }
 
+/* FD is the shim's descriptor, checked as before a record: a number that a
+ * raw close or dup took from us and the program reused is the program's,
+ * and the sink lets go of it. */
+int sp_sink_confirm(int fd);
+
 static inline int sp_sink_owns(int fd)
 {
-	return fd >= 0 && fd == sp_sink_fd();
+	return fd >= 0 && fd == sp_sink_fd() && sp_sink_confirm(fd);
 }
 
 /* The program is about to dup2/dup3 onto our descriptor: move ours away

@@ -27,6 +27,36 @@ count=1"
 	[ "$(logcount log.json call=setsockopt opt=SO_KEEPALIVE)" = 3 ]
 }
 
+@test "a descriptor number taken from the shim by a raw dup3 is the program's: its close works, the log goes on" {
+	# the program's file now sits at the number of the shim's descriptor:
+	# close() must close it, not answer EBADF as for the shim's own
+	run fdp own own.txt sockets 1 findlog log.json rawdup3 write close sockets 2 count own.txt count log.json
+	[ "$status" -eq 0 ]
+	assert_eq "$output" "own=ok
+sockets=1 failed=0
+findlog=found
+rawdup3=ok
+write=ok
+close=ok
+sockets=2 failed=0
+count=1
+count=1"
+	assert_eq "$(cat own.txt)" "program data"
+	# the file log was opened again for the records after the switch
+	[ "$(logcount log.json call=socket)" = 3 ]
+	# the same for close_range over it: the program's file is closed too
+	rm -f own.txt log.json
+	run fdp own own.txt sockets 1 findlog log.json rawdup3 close_range 0 sockets 1 count own.txt
+	assert_eq "$output" "own=ok
+sockets=1 failed=0
+findlog=found
+rawdup3=ok
+close_range=ok
+sockets=1 failed=0
+count=0"
+	[ "$(logcount log.json call=socket)" = 2 ]
+}
+
 @test "dup2, dup3, raw dup3 onto the log descriptor: the program gets it, its file holds only its data" {
 	# "rawclose dup3": the number is free when the program takes it (the
 	# shim had nothing left to move, and once stopped logging for good)
