@@ -1,7 +1,8 @@
-/* The shim's log descriptor is hidden from the program's close, dup2,
+/* The shim's log descriptor is hidden from the program's close, dup, dup2,
  * dup3, close_range and closefrom, so that a daemon closing every fd
  * neither loses our log nor finds our records in the files it opens next.
- * These wrappers also forget the per-socket state of closed fds. */
+ * These wrappers also forget the per-socket state of closed fds, and give
+ * a duplicate the state of the socket it duplicates. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -57,6 +58,45 @@ SP_EXPORT int close(int fd)
 	return real_close(fd);
 }
 
+/* NEWFD now names the socket (or file) OLDFD names: it takes what the shim
+ * knows of it -- its class, the moments it has been through, the options
+ * the program set -- rather than whatever an earlier socket at that number
+ * left there, when that one was closed where no wrapper saw it (fclose of
+ * an fdopen()ed socket closes inside libc). */
+static void share_state(int oldfd, int newfd)
+{
+	struct sp_fdstate *from = sp_fd_lookup(oldfd), *to;
+
+	if (!from || !from->flags) {
+		forget(newfd);
+		return;
+	}
+	/* a vfork child's registry is its parent's */
+	if (sp_borrowed_memory() || !(to = sp_fd_get(newfd, 1)))
+		return;
+	*to = *from;
+}
+
+/* After a dup, dup2 or dup3 of OLDFD that returned RC. */
+static int duplicated(int oldfd, int rc)
+{
+	if (rc >= 0 && rc != oldfd) {
+		int e = errno;
+		share_state(oldfd, rc);
+		errno = e;
+	}
+	return rc;
+}
+
+SP_EXPORT int dup(int oldfd)
+{
+	if (SP_UNLIKELY(sp_sink_owns(oldfd))) {
+		errno = EBADF;
+		return -1;
+	}
+	return duplicated(oldfd, real_dup(oldfd));
+}
+
 static int redirect_onto(int oldfd, int newfd)
 {
 	if (sp_sink_owns(oldfd)) {
@@ -75,14 +115,14 @@ SP_EXPORT int dup2(int oldfd, int newfd)
 {
 	if (redirect_onto(oldfd, newfd) < 0)
 		return -1;
-	return real_dup2(oldfd, newfd);
+	return duplicated(oldfd, real_dup2(oldfd, newfd));
 }
 
 SP_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
 	if (redirect_onto(oldfd, newfd) < 0)
 		return -1;
-	return real_dup3(oldfd, newfd, flags);
+	return duplicated(oldfd, real_dup3(oldfd, newfd, flags));
 }
 
 SP_EXPORT int close_range(unsigned first, unsigned last, int flags)

@@ -48,6 +48,7 @@ void sp_real_resolve(void)
 	RESOLVE(setsockopt);
 	RESOLVE(getsockopt);
 	RESOLVE(close);
+	RESOLVE(dup);
 	RESOLVE(dup2);
 	RESOLVE(dup3);
 }
@@ -120,6 +121,13 @@ int real_close(int fd)
 	if (sp_real.close)
 		return sp_real.close(fd);
 	return (int)syscall(SYS_close, fd);
+}
+
+int real_dup(int oldfd)
+{
+	if (sp_real.dup)
+		return sp_real.dup(oldfd);
+	return (int)syscall(SYS_dup, oldfd);
 }
 
 int real_dup2(int oldfd, int newfd)

@@ -19,6 +19,7 @@ struct sp_real_fns {
 	int (*setsockopt)(int, int, int, const void *, socklen_t);
 	int (*getsockopt)(int, int, int, void *, socklen_t *);
 	int (*close)(int);
+	int (*dup)(int);
 	int (*dup2)(int, int);
 	int (*dup3)(int, int, int);
 };
@@ -39,6 +40,7 @@ int real_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 int real_setsockopt(int fd, int level, int opt, const void *val, socklen_t len);
 int real_getsockopt(int fd, int level, int opt, void *val, socklen_t *len);
 int real_close(int fd);
+int real_dup(int oldfd);
 int real_dup2(int oldfd, int newfd);
 int real_dup3(int oldfd, int newfd, int flags);
 /* close_range(2) and closefrom(3) go to the kernel directly: glibc before

@@ -78,11 +78,12 @@ count=2"
 	done
 }
 
-@test "the log descriptor as a source: dup2 from it fails with EBADF, as for a descriptor never opened" {
-	run fdp own own.txt findlog log.json dupfrom sockets 1 count log.json
+@test "the log descriptor as a source: dup2 and dup from it fail with EBADF, as for a descriptor never opened" {
+	run fdp own own.txt findlog log.json dupfrom dupof sockets 1 count log.json
 	assert_eq "$output" "own=ok
 findlog=found
 dupfrom=-1 EBADF
+dupof=-1 EBADF
 sockets=1 failed=0
 count=1"
 	[ ! -s own.txt ]
@@ -240,6 +241,25 @@ socket=-1"
 	assert_eq "$(printf '%s\n' "${lines[@]:1}")" "$without"
 	assert_eq "$(cat own.txt)" "program data"
 	[ ! -s log.txt ]
+}
+
+@test "a dup() that lands on the number of a socket closed inside libc gets the state of what it duplicates" {
+	# fd 3 and 4: a unix pair; fd 5: a TCP socket, closed by fclose (no
+	# wrapper sees it); dup(3) then gets 5, and is the unix socket: under
+	# 'tcp: deny SO_SNDBUF' it sets SO_SNDBUF as without the shim.  A TCP
+	# socket's dup is denied like the socket itself.
+	SOCKPOLICY='tcp: deny SO_SNDBUF' run preload "$PROBE" socketpair socket inet stream \
+		set socket SO_SNDBUF 4096 fclose fd 3 dup set socket SO_SNDBUF 4096 \
+		socket inet stream dup set socket SO_SNDBUF 4096
+	assert_eq "$output" "socketpair=0
+socket=5
+set SO_SNDBUF=4096 -> rc=-1 EPERM
+fclose=0
+dup=5
+set SO_SNDBUF=4096 -> rc=0
+socket=6
+dup=7
+set SO_SNDBUF=4096 -> rc=-1 EPERM"
 }
 
 @test "a socket closed inside libc (fclose) lends nothing to the socketpair that reuses its number" {

@@ -8,6 +8,7 @@
  *   close | rawclose  close(L) through libc / with the raw syscall
  *   dup2 | dup3 | rawdup3   O onto L through libc / with the raw syscall
  *   dupfrom           dup2(L, O): the shim's descriptor as a source
+ *   dupof             dup(L)
  *   close_range FLAGS close_range(3, ~0U, FLAGS): 0, cloexec or unshare
  *   closefrom         closefrom(3)
  *   sockets N         N x socket, setsockopt(SO_KEEPALIVE, 1), close
@@ -158,6 +159,9 @@ int main(int argc, char **argv)
 		} else if (!strcmp(cmd, "rawdup3")) {
 			rc = syscall(SYS_dup3, own, log, 0);
 			say("rawdup3", rc, errno);
+		} else if (!strcmp(cmd, "dupof")) {
+			rc = dup(log);
+			say("dupof", rc < 0 ? rc : 0, errno);
 		} else if (!strcmp(cmd, "dupfrom")) {
 			rc = dup2(log, own);
 			say("dupfrom", rc, errno);

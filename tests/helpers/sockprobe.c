@@ -19,6 +19,7 @@
  *   fclose                        fdopen() the current socket and fclose() it:
  *                                 a close made inside libc, not through close()
  *   socketpair                    a unix stream pair; the first becomes current
+ *   dup                           dup() the current socket; the copy becomes current
  *
  * LEVEL: socket tcp ip ipv6 udp or a number; OPT: a name below or a number.
  * The option names here are the program's own, independent of sockpolicy. */
@@ -293,6 +294,10 @@ int main(int argc, char **argv)
 			say_rc("socketpair", rc, e);
 			if (rc == 0)
 				cur = sv[0];
+		} else if (!strcmp(cmd, "dup")) {
+			cur = dup(cur);
+			e = errno;
+			printf("dup=%d%s%s\n", cur, cur < 0 ? " " : "", cur < 0 ? strerrorname_np(e) : "");
 		} else if (!strcmp(cmd, "close")) {
 			rc = close(cur);
 			e = errno;
