@@ -76,21 +76,22 @@ static const char *snippet_at(const struct cursor *c, size_t p, size_t end, char
 	return buf;
 }
 
-/* Appends ELEM (SIZE bytes) at index N of the scratch array *ARRAY of
- * capacity *CAP, which doubles when full and is kept between rules. */
-static int push(void *array, unsigned *cap, unsigned n, const void *elem, size_t size)
+/* Appends ELEM (SIZE bytes) at index N of the scratch array ARRAY of
+ * capacity *CAP, which doubles when full and is kept between rules.
+ * Returns the array, moved or not, or NULL (ARRAY intact) when out of
+ * memory. */
+static void *push(void *array, unsigned *cap, unsigned n, const void *elem, size_t size)
 {
-	char **a = array;
 	if (n == *cap) {
 		unsigned more = *cap ? 2 * *cap : 8;
-		char *grown = realloc(*a, (size_t)more * size);
+		void *grown = realloc(array, (size_t)more * size);
 		if (!grown)
-			return -1;
-		*a = grown;
+			return NULL;
+		array = grown;
 		*cap = more;
 	}
-	memcpy(*a + (size_t)n * size, elem, size);
-	return 0;
+	memcpy((char *)array + (size_t)n * size, elem, size);
+	return array;
 }
 
 /* Reads the "double-quoted" string opening at P into OUT (at most CAP bytes
@@ -398,11 +399,12 @@ static int parse_selector(struct cursor *c, size_t *pp, size_t end, struct sp_ru
 		return fail(c, p, "unexpected '%s' after selector '%s' (separate selectors with spaces)", snip,
 			    selector_names[found].name);
 	}
-	if (push(&c->sels, &c->sels_cap, r->nsels, &sel, sizeof sel) < 0) {
+	struct sp_selector *sels = push(c->sels, &c->sels_cap, r->nsels, &sel, sizeof sel);
+	if (!sels) {
 		free(sel.glob);
 		return fail(c, start, "out of memory");
 	}
-	r->sels = c->sels;
+	r->sels = c->sels = sels;
 	r->nsels++;
 	*pp = p;
 	return 0;
@@ -644,9 +646,10 @@ static int parse_action(struct cursor *c, size_t *pp, size_t end, struct sp_rule
 		snippet_at(c, p, end, snip, sizeof snip);
 		return fail(c, p, "unexpected '%s' after %s (separate actions with ',')", snip, label);
 	}
-	if (push(&c->acts, &c->acts_cap, r->nacts, &a, sizeof a) < 0)
+	struct sp_action *acts = push(c->acts, &c->acts_cap, r->nacts, &a, sizeof a);
+	if (!acts)
 		return fail(c, opt_pos, "out of memory");
-	r->acts = c->acts;
+	r->acts = c->acts = acts;
 	r->nacts++;
 	*pp = p;
 	return 0;

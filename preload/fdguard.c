@@ -131,7 +131,8 @@ SP_EXPORT int close_range(unsigned first, unsigned last, int flags)
 
 	if (first > last)
 		return real_close_range(first, last, flags);
-	if (own >= 0 && (unsigned)own >= first && (unsigned)own <= last && !sp_sink_owns(own))
+	/* read once: a number the program took from us is closed with the rest */
+	if (own >= 0 && (unsigned)own >= first && (unsigned)own <= last && !sp_sink_confirm(own))
 		own = -1;
 	if (!(flags & CLOSE_RANGE_CLOEXEC) && !sp_borrowed_memory())
 		sp_fd_forget_range(first, last);

@@ -396,7 +396,8 @@ static int adopt(pid_t pid)
 				ok = 0;
 			} else {
 				__atomic_store_n(&sp_sink_descriptor, fd, __ATOMIC_SEQ_CST);
-				if (inherited >= 0)
+				/* unless a raw syscall made that number the program's */
+				if (inherited >= 0 && still_ours(inherited))
 					real_close(inherited);
 			}
 		}

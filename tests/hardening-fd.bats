@@ -78,6 +78,25 @@ count=2"
 	done
 }
 
+@test "a forked child whose %p log number a raw dup3 took keeps that file open when it opens its own log" {
+	# the child's first record opens its own plog.<pid>; the inherited
+	# descriptor it leaves is the program's file now, not the parent's log
+	SOCKPOLICY_LOG=$PWD/plog.%p SOCKPOLICY_LOG_FORMAT=json preload_within 30 "$FDPROBE" \
+		own own.txt sockets 1 forkchild findlog-parent "$PWD/plog." rawdup3 sockets 1 write count own.txt >out.txt
+	assert_eq "$(cat out.txt)" "own=ok
+sockets=1 failed=0
+forkchild=ok
+findlog=found
+rawdup3=ok
+sockets=1 failed=0
+write=ok
+count=2"
+	assert_eq "$(cat own.txt)" "program data"
+	# one socket record in each process's file
+	[ "$(ls plog.* | wc -l)" = 2 ]
+	for f in plog.*; do [ "$(logcount "$f" call=socket)" = 1 ] || { cat "$f"; return 1; }; done
+}
+
 @test "the log descriptor as a source: dup2 and dup from it fail with EBADF, as for a descriptor never opened" {
 	run fdp own own.txt findlog log.json dupfrom dupof sockets 1 count log.json
 	assert_eq "$output" "own=ok
@@ -260,6 +279,20 @@ set SO_SNDBUF=4096 -> rc=0
 socket=6
 dup=7
 set SO_SNDBUF=4096 -> rc=-1 EPERM"
+}
+
+@test "a dup keeps what the program set: a default rule does not override it on the duplicate" {
+	# the program sets SO_KEEPALIVE=1, dups the socket, closes the
+	# original and binds the duplicate: 'default' acts at the first bind
+	# only where the program did not set the option itself
+	SOCKPOLICY='tcp: default SO_KEEPALIVE=0' run preload "$PROBE" socket inet stream \
+		set socket SO_KEEPALIVE 1 dup fd 3 close fd 4 bind 127.0.0.1 0 get socket SO_KEEPALIVE
+	assert_eq "$output" "socket=3
+set SO_KEEPALIVE=1 -> rc=0
+dup=4
+close=0
+bind=0
+SO_KEEPALIVE=1"
 }
 
 @test "a socket closed inside libc (fclose) lends nothing to the socketpair that reuses its number" {

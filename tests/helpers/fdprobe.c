@@ -3,6 +3,9 @@
  * step, run in order; every step prints one line.
  *
  *   findlog PATH      L := the descriptor open on PATH (the shim's log)
+ *   findlog-parent P  L := the descriptor open on P followed by the parent's pid
+ *   forkchild         fork; the child runs the steps after this one, the
+ *                     parent waits and exits with the child's status
  *   own PATH          O := a file of the program's own, opened O_WRONLY|O_CREAT|O_APPEND
  *   write             "program data" into descriptor L (after the program took it)
  *   close | rawclose  close(L) through libc / with the raw syscall
@@ -35,6 +38,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef CLOSE_RANGE_UNSHARE
@@ -138,6 +142,24 @@ int main(int argc, char **argv)
 		if (!strcmp(cmd, "findlog") && i + 1 < argc) {
 			log = find_fd(argv[++i]);
 			printf("findlog=%s\n", log >= 0 ? "found" : "missing");
+		} else if (!strcmp(cmd, "findlog-parent") && i + 1 < argc) {
+			char path[PATH_MAX];
+			snprintf(path, sizeof path, "%s%ld", argv[++i], (long)getppid());
+			log = find_fd(path);
+			printf("findlog=%s\n", log >= 0 ? "found" : "missing");
+		} else if (!strcmp(cmd, "forkchild")) {
+			pid_t child = fork();
+			int status;
+			if (child < 0) {
+				say("forkchild", -1, errno);
+				return 1;
+			}
+			if (child > 0) {
+				if (waitpid(child, &status, 0) < 0 || !WIFEXITED(status))
+					return 1;
+				return WEXITSTATUS(status);
+			}
+			say("forkchild", 0, 0);
 		} else if (!strcmp(cmd, "own") && i + 1 < argc) {
 			own = open(argv[++i], O_WRONLY | O_CREAT | O_APPEND, 0644);
 			say("own", own, errno);
