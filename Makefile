@@ -80,7 +80,7 @@ HELPER_BIN := $(patsubst tests/helpers/%.c,$(B)/tests/%,$(filter-out tests/helpe
 HELPER_LIB := $(patsubst tests/helpers/lib%.c,$(B)/tests/lib%.so,$(filter tests/helpers/lib%.c,$(HELPER_SRC)))
 TEST_OBJ := $(POLICY_OBJ) $(B)/preload/record.o
 
-$(B)/tests/test_%: tests/unit/test_%.c tests/unit/tap.h $(TEST_OBJ)
+$(B)/tests/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h) $(TEST_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(TEST_OBJ)
 

@@ -149,6 +149,26 @@ sockets=2 failed=0"
 	[ "$(logcount log.json call=socket)" = 1 ]
 }
 
+@test "stderr that is a FIFO: the shim's reopened copy is marked; replaced by a raw dup3, logging stops" {
+	# SPEC §2: a descriptor that is no longer what was opened is never
+	# written to; a destination other than a file is not opened again
+	mkfifo fifo
+	cat fifo >fromfifo.json &
+	local reader=$!
+	SOCKPOLICY_LOG=stderr SOCKPOLICY_LOG_FORMAT=json timeout 30 env LD_PRELOAD="$LIB" \
+		"$FDPROBE" own own.txt sockets 1 findlog fifo sig log rawdup3 write sockets 2 2>fifo >out.txt
+	wait "$reader"
+	assert_eq "$(cat out.txt)" "own=ok
+sockets=1 failed=0
+findlog=found
+sig=49
+rawdup3=ok
+write=ok
+sockets=2 failed=0"
+	assert_eq "$(cat own.txt)" "program data"
+	[ "$(logcount fromfifo.json call=socket)" = 1 ]
+}
+
 @test "the mark that tells the log descriptor apart is never on a file the program shares" {
 	# a log file the shim opened itself carries the mark ...
 	run fdp findlog log.json sig log sockets 1
