@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clamp.h"
 #include "policy.h"
 #include "snippet.h"
 #include "sockclass.h"
@@ -637,6 +638,9 @@ static int parse_action(struct cursor *c, size_t *pp, size_t end, struct sp_rule
 			}
 			if (sp_value_parse(&o, c->text + v, ve - v, 0, &a.value, msg, sizeof msg) < 0)
 				return fail(c, v, "%s", msg);
+			if ((a.verb == SP_VERB_MIN || a.verb == SP_VERB_MAX) &&
+			    sp_clamp_bound_check(a.level, a.opt, &a.value, msg, sizeof msg) < 0)
+				return fail(c, v, "%s %s=%s", verb_names[a.verb], label, msg);
 		}
 		p = skip_space(c, ve, end);
 	} else if (verb_needs_value((enum sp_verb)a.verb)) {

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "../policy/clamp.h"
 #include "init.h"
 #include "log.h"
 #include "real.h"
@@ -182,22 +183,15 @@ static int replace(int fd, int level, int opt, const void *val, socklen_t len, c
 static int clamp(int fd, int level, int opt, const void *val, socklen_t len, const struct sp_override *ov,
 		 int saved_errno)
 {
-	const struct sp_action *bound = ov->min ? ov->min : ov->max;
 	struct program_value pv;
 	struct sp_value v;
-	long long asked;
 	union sp_kval k;
 
 	copy_program_value(val, len, &pv);
-	/* a value of a shape we cannot read is passed on untouched */
-	if (!pv.p || sp_value_decode((enum sp_vtype)bound->value.vtype, pv.p, pv.len, &v) < 0)
-		return sp_pass_setsockopt(fd, level, opt, val, len);
-	asked = v.num;
-	if (ov->min && v.num < ov->min->value.num)
-		v.num = ov->min->value.num;
-	if (ov->max && v.num > ov->max->value.num)
-		v.num = ov->max->value.num;
-	if (v.num == asked)
+	/* a value of a shape we cannot read is passed on untouched, and so is
+	 * one the kernel refuses: the program gets the error it would get */
+	if (!pv.p || !sp_clamp(level, opt, ov->min ? &ov->min->value : NULL, ov->max ? &ov->max->value : NULL,
+			       pv.p, pv.len, &v))
 		return sp_pass_setsockopt(fd, level, opt, val, len);
 	socklen_t klen = sp_value_encode(&v, &k);
 	return replace(fd, level, opt, val, len, &k, klen, SP_ACT_CLAMP, saved_errno);
