@@ -217,6 +217,8 @@ static int parse_ports(struct cursor *c, size_t p, size_t end, struct sp_selecto
 	return 0;
 }
 
+static const unsigned char v4mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
 static int parse_cidr(struct cursor *c, size_t p, size_t end, struct sp_cidr *cidr)
 {
 	char addr[64], snip[256];
@@ -250,6 +252,15 @@ static int parse_cidr(struct cursor *c, size_t p, size_t end, struct sp_cidr *ci
 				    snippet_at(c, p, end, snip, sizeof snip), max);
 	}
 	cidr->prefix = (unsigned char)(prefix >= 0 ? prefix : cidr->family == AF_INET ? 32 : 128);
+	/* ::ffff:127.0.0.1, as the log prints a dual-stack peer: the matcher
+	 * sees v4-mapped addresses as IPv4, so an IPv6 CIDR inside the mapped
+	 * block would never match.  It is the IPv4 CIDR it maps. */
+	if (cidr->family == AF_INET6 && cidr->prefix >= 96 && memcmp(cidr->addr, v4mapped_prefix, 12) == 0) {
+		memmove(cidr->addr, cidr->addr + 12, 4);
+		memset(cidr->addr + 4, 0, 12);
+		cidr->family = AF_INET;
+		cidr->prefix = (unsigned char)(cidr->prefix - 96);
+	}
 	return 0;
 bad:
 	return fail(c, p, "invalid address '%s' (e.g. 127.0.0.0/8 or ::1/128)", snippet_at(c, p, end, snip, sizeof snip));
