@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -105,6 +106,31 @@ static int open_log(void)
 	return bad ? -1 : 0;
 }
 
+/* The name prog= and the log go by: argv[0]'s, copied, as the name lives
+ * in argv[0], which programs overwrite.  Under secure execution the caller
+ * chose argv[0] (`exec -a trusted` of a setuid program would pick the
+ * rules for "trusted"): the executable's own name then, from
+ * /proc/self/exe.  Without /proc the name is "", which only a prog= glob
+ * of '*' matches. */
+static void set_prog_name(void)
+{
+	const char *name = program_invocation_short_name ? program_invocation_short_name : "";
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	if (getauxval(AT_SECURE)) {
+		name = "";
+		n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+		if (n > 0) {
+			exe[n] = '\0';
+			name = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
+		}
+	}
+	n = (ssize_t)strnlen(name, sizeof sp_prog_name - 1);
+	memcpy(sp_prog_name, name, (size_t)n);
+	sp_prog_name[n] = '\0';
+}
+
 static void initialise(void)
 {
 	const char *strict = secure_getenv("SOCKPOLICY_STRICT");
@@ -113,9 +139,7 @@ static void initialise(void)
 
 	sp_borrowed_init();
 	sp_real_resolve();
-	/* a copy: the name lives in argv[0], which programs overwrite */
-	snprintf(sp_prog_name, sizeof sp_prog_name, "%s",
-		 program_invocation_short_name ? program_invocation_short_name : "");
+	set_prog_name();
 	if (load_policy() < 0) {
 		/* an invalid policy is dropped whole: nothing of it applies */
 		sp_policy_free(&policy);
