@@ -7,6 +7,7 @@ LIBDIR     ?= $(PREFIX)/lib
 PKGLIBDIR  ?= $(LIBDIR)/sockpolicy
 MANDIR     ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR    ?=
 B          ?= build
 
@@ -30,7 +31,7 @@ PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(B)/%.o)
 LIB := $(B)/libsockpolicy.so
 CLI := $(B)/sockpolicy
 
-.PHONY: all check demo install uninstall clean unit bench
+.PHONY: all check demo install uninstall clean unit bench multiarch
 all: $(LIB) $(CLI)
 
 $(B)/%.o: %.c
@@ -48,9 +49,12 @@ $(LIB): $(PRELOAD_OBJ) $(POLICY_OBJ) preload/libsockpolicy.map
 TOOLS_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard tools/*.c))
 CLI_LIBS  := -ljson-c
 
-$(CLI): $(TOOLS_OBJ) $(POLICY_OBJ) $(B)/preload/policy_load.o
+# inspect and apply (issue 13) print values and records with the log's own
+# formatter, preload/record.o: pure formatting, no library state.
+CLI_PRELOAD_OBJ := $(B)/preload/policy_load.o $(B)/preload/record.o
+$(CLI): $(TOOLS_OBJ) $(POLICY_OBJ) $(CLI_PRELOAD_OBJ)
 	$(CC) $(ALL_CFLAGS) $(HARDEN) $(LDFLAGS) -o $@ $(TOOLS_OBJ) $(POLICY_OBJ) \
-		$(B)/preload/policy_load.o $(CLI_LIBS)
+		$(CLI_PRELOAD_OBJ) $(CLI_LIBS)
 
 # The two objects that hold install paths are rebuilt whenever the paths
 # change, so that `make install PREFIX=/usr SYSCONFDIR=/etc/x` after a
@@ -68,6 +72,22 @@ $(B)/preload/init.o: ALL_CFLAGS += -DSP_SYSCONFDIR='"$(SYSCONFDIR)"'
 FORCE:
 
 -include $(TOOLS_OBJ:.o=.d)
+
+# ---- more builds of the library (issue 14): 32-bit (gcc-multilib) and musl
+# (musl-tools), from the same sources, each in a build directory of its
+# own: $(B)/i386/ and $(B)/musl/.  `sockpolicy run` picks the one that
+# matches CMD; `make install` installs those that were built.  Plain `make`
+# needs neither toolchain.
+CC_I386 ?= $(CC) -m32
+CC_MUSL ?= musl-gcc
+LIB_I386 := $(B)/i386/libsockpolicy.so
+LIB_MUSL := $(B)/musl/libsockpolicy.so
+.PHONY: lib-i386 lib-musl
+multiarch: lib-i386 lib-musl
+lib-i386:
+	$(MAKE) B=$(B)/i386 CC='$(CC_I386)' SANITIZE= $(LIB_I386)
+lib-musl:
+	$(MAKE) B=$(B)/musl CC='$(CC_MUSL)' SANITIZE= $(LIB_MUSL)
 
 clean:
 	rm -rf $(B)
@@ -115,18 +135,34 @@ check: $(TEST_DEPS)
 demo: all $(B)/tests/legacy_server
 	@B=$(B) tools/demo.sh
 
-install: all
+# The other builds of the library are installed (brought up to date) when
+# they were built.  The example $(SYSCONFDIR)/sockpolicy.conf applies
+# nothing; one already there is the admin's, so install and uninstall
+# leave it alone.
+INSTALL_VARIANTS := $(if $(wildcard $(LIB_I386)),lib-i386) $(if $(wildcard $(LIB_MUSL)),lib-musl)
+
+install: all $(INSTALL_VARIANTS)
 	install -d $(DESTDIR)$(PKGLIBDIR)
 	install -m 0644 $(LIB) $(DESTDIR)$(PKGLIBDIR)/libsockpolicy.so
+	for v in $(INSTALL_VARIANTS:lib-%=%); do \
+		install -d $(DESTDIR)$(PKGLIBDIR)/$$v && \
+		install -m 0644 $(B)/$$v/libsockpolicy.so $(DESTDIR)$(PKGLIBDIR)/$$v/libsockpolicy.so || exit 1; \
+	done
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 0755 $(CLI) $(DESTDIR)$(BINDIR)/sockpolicy
 	install -m 0644 man/sockpolicy.1 $(DESTDIR)$(MANDIR)/man1/sockpolicy.1
 	install -m 0644 man/sockpolicy-policy.5 $(DESTDIR)$(MANDIR)/man5/sockpolicy-policy.5
+	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(SYSCONFDIR)
+	install -m 0644 completion/sockpolicy.bash $(DESTDIR)$(BASHCOMPDIR)/sockpolicy
+	[ -e $(DESTDIR)$(SYSCONFDIR)/sockpolicy.conf ] || \
+		install -m 0644 etc/sockpolicy.conf $(DESTDIR)$(SYSCONFDIR)/sockpolicy.conf
 
 uninstall:
-	rm -f $(DESTDIR)$(PKGLIBDIR)/libsockpolicy.so
+	rm -f $(DESTDIR)$(PKGLIBDIR)/libsockpolicy.so $(DESTDIR)$(PKGLIBDIR)/i386/libsockpolicy.so \
+		$(DESTDIR)$(PKGLIBDIR)/musl/libsockpolicy.so
+	-rmdir $(DESTDIR)$(PKGLIBDIR)/i386 $(DESTDIR)$(PKGLIBDIR)/musl 2>/dev/null
 	rm -f $(DESTDIR)$(BINDIR)/sockpolicy $(DESTDIR)$(MANDIR)/man1/sockpolicy.1 \
-		$(DESTDIR)$(MANDIR)/man5/sockpolicy-policy.5
+		$(DESTDIR)$(MANDIR)/man5/sockpolicy-policy.5 $(DESTDIR)$(BASHCOMPDIR)/sockpolicy
 	-rmdir $(DESTDIR)$(PKGLIBDIR)
 
 # ---- hardening (issue 4): sanitizers and fuzzing ----

@@ -318,10 +318,12 @@ int sp_value_decode(enum sp_vtype t, const void *buf, size_t len, struct sp_valu
 		if (len < sizeof tv)
 			return -1;
 		memcpy(&tv, buf, sizeof tv);
-		if (tv.tv_sec < 0 || tv.tv_usec < 0 || tv.tv_usec >= 1000000 ||
-		    tv.tv_sec > SP_TIMEOUT_MAX_US / 1000000)
+		/* a variable, not a cast: with a 32-bit time_t the bound cannot
+		 * be exceeded, and -Wtype-limits would say so */
+		long long sec = tv.tv_sec;
+		if (sec < 0 || tv.tv_usec < 0 || tv.tv_usec >= 1000000 || sec > SP_TIMEOUT_MAX_US / 1000000)
 			return -1;
-		out->num = (long long)tv.tv_sec * 1000000 + tv.tv_usec;
+		out->num = sec * 1000000 + tv.tv_usec;
 		return 0;
 	}
 	case SP_T_LINGER: {

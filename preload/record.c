@@ -8,6 +8,7 @@
 
 #include "../policy/options.h"
 #include "../policy/value.h"
+#include "libc_compat.h"
 
 /* Shown bytes of an opaque value; the rest is summarised. */
 #define SP_HEX_MAX 128

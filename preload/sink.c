@@ -102,10 +102,11 @@ static int move_high(int fd)
  * inode with a fine-grained time, dirtying it (an ext4 journal update per
  * record; measured: fstat + write 3.5 us, this + write 2.2 us).  Kernels
  * or seccomp filters without statx get fstat. */
-static int statx_missing;
-
 static int identify(int fd, dev_t *dev, ino_t *ino, mode_t *mode)
 {
+#ifdef STATX_TYPE /* musl before 1.2.5 has no statx(): fstat only */
+	static int statx_missing;
+
 	if (!__atomic_load_n(&statx_missing, __ATOMIC_RELAXED)) {
 		struct statx sx;
 		if (statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_INO, &sx) == 0) {
@@ -118,6 +119,7 @@ static int identify(int fd, dev_t *dev, ino_t *ino, mode_t *mode)
 			return -1;
 		__atomic_store_n(&statx_missing, 1, __ATOMIC_RELAXED);
 	}
+#endif
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return -1;

@@ -174,7 +174,7 @@ int cli_cmd_audit(int argc, char *argv[])
 	}
 	if (optind == argc)
 		return cli_usage_error("audit", "no command to run");
-	if (cli_setup_preload() != 0 || open_log(log, &path) < 0)
+	if (cli_setup_preload_for(argv[optind]) != 0 || open_log(log, &path) < 0)
 		return CLI_EX_USAGE;
 	set_environment(path);
 	cli_warn_unreachable(argv[optind]);

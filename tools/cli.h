@@ -72,6 +72,14 @@ void cli_policy_args_free(struct cli_policy_args *a);
  * directory. */
 char *cli_find_library(void);
 
+/* The library that matches CMD (looked up as execvp does; a script by its
+ * interpreter): the native one, or the 32-bit ("i386/") or musl ("musl/")
+ * build beside it, which `make multiarch` makes.  Returns it (malloc'd);
+ * NULL after a message when the native one is missing; *NONE set, with
+ * NULL returned after a warning, when CMD needs a build that is not
+ * installed and the native library would stop CMD from starting (musl). */
+char *cli_find_library_for(const char *cmd, int *none);
+
 /* ---- ld_preload.c: composing LD_PRELOAD ---- */
 
 /* The new LD_PRELOAD value (malloc'd): OLD's entries kept, LIB added once.
@@ -83,6 +91,9 @@ char *cli_ld_preload(const char *old, const char *lib);
  * or CLI_EX_USAGE after a message (not found, or a path holding a space or
  * a colon, which LD_PRELOAD cannot carry). */
 int cli_setup_preload(void);
+/* The same for CMD: the library build that matches it (cli_find_library_for);
+ * when none can be loaded into CMD, warns and leaves LD_PRELOAD alone. */
+int cli_setup_preload_for(const char *cmd);
 
 /* ---- target.c, elf.c: what the policy cannot reach ---- */
 
@@ -93,12 +104,19 @@ void cli_warn_unreachable(const char *cmd);
 
 struct cli_elf {
 	int dynamic;  /* has a program interpreter (PT_INTERP) */
-	int has_libc; /* names libc.so.* in DT_NEEDED */
+	int has_libc; /* names a C library in DT_NEEDED (glibc's or musl's) */
 	int is_go;    /* has the sections the Go linker writes */
+	int musl;     /* its interpreter is musl's ld-musl-ARCH.so.1 */
+	int is64;     /* ELFCLASS64 */
+	unsigned machine; /* e_machine: EM_X86_64, EM_386... */
 };
 /* Reads the ELF headers of the file open at FD.  Returns 1 when it is an
  * ELF file of this machine's byte order that could be read, 0 otherwise. */
 int cli_elf_inspect(int fd, struct cli_elf *out);
+/* The ELF file that runs CMD (looked up as execvp does; a script's
+ * interpreter, followed as the kernel does), inspected.  Returns 1 when
+ * there is one that could be read, 0 otherwise. */
+int cli_cmd_elf(const char *cmd, struct cli_elf *out);
 
 /* ---- exec.c ---- */
 
@@ -134,5 +152,6 @@ int cli_cmd_check(int argc, char *argv[]);
 int cli_cmd_audit(int argc, char *argv[]);
 int cli_cmd_report(int argc, char *argv[]);
 int cli_cmd_options(int argc, char *argv[]);
+int cli_cmd_systemd(int argc, char *argv[]);
 
 #endif

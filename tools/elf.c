@@ -1,6 +1,7 @@
 /* Just enough ELF to tell whether a preloaded library can reach a program:
- * is it dynamically linked (PT_INTERP), does it load libc (DT_NEEDED), and
- * did the Go linker write it.  Every read is bounded; a file that does not
+ * is it dynamically linked (PT_INTERP), by which C library's loader, does it
+ * load libc (DT_NEEDED), of which class and machine, and did the Go linker
+ * write it.  Every read is bounded; a file that does not
  * parse is simply "not known". */
 #include <elf.h>
 #include <endian.h>
@@ -19,6 +20,7 @@
 /* The fields used here, whatever the ELF class. */
 struct ehdr {
 	int is64;
+	unsigned machine;
 	uint64_t phoff, shoff;
 	unsigned phnum, phentsize, shnum, shentsize, shstrndx;
 };
@@ -53,7 +55,7 @@ static int read_ehdr(int fd, struct ehdr *e)
 		Elf64_Ehdr h;
 		if (read_at(fd, &h, sizeof h, 0) < 0)
 			return -1;
-		*e = (struct ehdr){1, h.e_phoff, h.e_shoff, h.e_phnum, h.e_phentsize,
+		*e = (struct ehdr){1, h.e_machine, h.e_phoff, h.e_shoff, h.e_phnum, h.e_phentsize,
 				   h.e_shnum, h.e_shentsize, h.e_shstrndx};
 		return e->phentsize == sizeof(Elf64_Phdr) ? 0 : -1;
 	}
@@ -61,7 +63,7 @@ static int read_ehdr(int fd, struct ehdr *e)
 		Elf32_Ehdr h;
 		if (read_at(fd, &h, sizeof h, 0) < 0)
 			return -1;
-		*e = (struct ehdr){0, h.e_phoff, h.e_shoff, h.e_phnum, h.e_phentsize,
+		*e = (struct ehdr){0, h.e_machine, h.e_phoff, h.e_shoff, h.e_phnum, h.e_phentsize,
 				   h.e_shnum, h.e_shentsize, h.e_shstrndx};
 		return e->phentsize == sizeof(Elf32_Phdr) ? 0 : -1;
 	}
@@ -129,7 +131,15 @@ static int vaddr_to_offset(const struct phdr *ph, unsigned n, uint64_t vaddr, ui
 	return -1;
 }
 
-/* Looks through DT_NEEDED for libc.so.*. */
+/* Whether NAME is a C library: glibc's libc.so.6, musl's libc.so (Alpine:
+ * libc.musl-ARCH.so.1). */
+static int is_libc(const char *name)
+{
+	return strncmp(name, "libc.so.", 8) == 0 || strcmp(name, "libc.so") == 0 ||
+	       strncmp(name, "libc.musl-", 10) == 0;
+}
+
+/* Looks through DT_NEEDED for a C library. */
 static int needs_libc(int fd, const struct ehdr *e, const struct phdr *ph, unsigned n, const struct phdr *dyn)
 {
 	size_t entsize = e->is64 ? sizeof(Elf64_Dyn) : sizeof(Elf32_Dyn);
@@ -165,7 +175,7 @@ static int needs_libc(int fd, const struct ehdr *e, const struct phdr *ph, unsig
 	if (vaddr_to_offset(ph, n, strtab, &stroff) < 0)
 		return 0;
 	for (unsigned i = 0; i < nneeded; i++)
-		if (read_name(fd, stroff + needed[i], name) == 0 && strncmp(name, "libc.so.", 8) == 0)
+		if (read_name(fd, stroff + needed[i], name) == 0 && is_libc(name))
 			return 1;
 	return 0;
 }
@@ -200,6 +210,8 @@ int cli_elf_inspect(int fd, struct cli_elf *out)
 	memset(out, 0, sizeof *out);
 	if (read_ehdr(fd, &e) < 0 || e.phnum == 0 || e.phnum > MAX_PHDRS)
 		return 0;
+	out->is64 = e.is64;
+	out->machine = e.machine;
 	n = e.phnum;
 	ph = cli_xmalloc(n * sizeof *ph);
 	for (unsigned i = 0; i < n; i++) {
@@ -207,8 +219,14 @@ int cli_elf_inspect(int fd, struct cli_elf *out)
 			free(ph);
 			return 0;
 		}
-		if (ph[i].type == PT_INTERP)
+		if (ph[i].type == PT_INTERP) {
+			char interp[MAX_NAME];
 			out->dynamic = 1;
+			/* musl's loader is ld-musl-ARCH.so.1, glibc's ld-linux*.so.N */
+			if (read_name(fd, ph[i].offset, interp) == 0 &&
+			    strncmp(cli_basename(interp), "ld-musl-", 8) == 0)
+				out->musl = 1;
+		}
 		else if (ph[i].type == PT_DYNAMIC)
 			dyn = &ph[i];
 	}

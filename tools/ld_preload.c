@@ -74,9 +74,9 @@ char *cli_ld_preload(const char *old, const char *lib)
 	return out;
 }
 
-int cli_setup_preload(void)
+static int setup(char *lib)
 {
-	char *lib = cli_find_library(), *value;
+	char *value;
 
 	if (!lib)
 		return CLI_EX_USAGE;
@@ -92,4 +92,16 @@ int cli_setup_preload(void)
 	free(value);
 	free(lib);
 	return 0;
+}
+
+int cli_setup_preload(void) { return setup(cli_find_library()); }
+
+int cli_setup_preload_for(const char *cmd)
+{
+	int none;
+	char *lib = cmd ? cli_find_library_for(cmd, &none) : cli_find_library();
+
+	if (!lib && cmd && none)
+		return 0;
+	return setup(lib);
 }

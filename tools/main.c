@@ -18,6 +18,8 @@ static const char main_usage[] =
 	"  report [--json] LOG...\n"
 	"                     summarise JSON logs\n"
 	"  options            list the socket options a policy can name\n"
+	"  systemd UNIT [-p POLICY]... [-f FILE] [-l DEST] [--json] [--apply|--remove]\n"
+	"                     a drop-in that runs a service under a policy\n"
 	"\n"
 	"  -h, --help         show this help and exit\n"
 	"  -V, --version      show the version and exit\n"
@@ -31,6 +33,7 @@ static const struct {
 } commands[] = {
 	{"run", cli_cmd_run},       {"check", cli_cmd_check},     {"audit", cli_cmd_audit},
 	{"report", cli_cmd_report}, {"options", cli_cmd_options},
+	{"systemd", cli_cmd_systemd},
 };
 
 static int finish(int rc)

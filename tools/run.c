@@ -158,7 +158,7 @@ int cli_cmd_run(int argc, char *argv[])
 		goto out;
 	if (!json && check_log_format() < 0)
 		goto out;
-	if (cli_setup_preload() != 0)
+	if (cli_setup_preload_for(cmd[0]) != 0)
 		goto out;
 	if (cli_policy_given(&args))
 		export_policy(&args);

@@ -142,3 +142,33 @@ void cli_warn_unreachable(const char *cmd)
 	}
 	free(file);
 }
+
+int cli_cmd_elf(const char *cmd, struct cli_elf *out)
+{
+	char *file = cmd ? resolve(cmd) : NULL, head[256];
+	int found = 0;
+
+	for (int depth = 0; file && depth <= MAX_DEPTH && !found; depth++) {
+		int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		struct stat st;
+		ssize_t n;
+
+		free(file);
+		file = NULL;
+		if (fd < 0)
+			break;
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			close(fd);
+			break;
+		}
+		n = pread(fd, head, sizeof head - 1, 0);
+		head[n > 0 ? n : 0] = '\0';
+		if (n > 2 && head[0] == '#' && head[1] == '!')
+			file = interpreter(head);
+		else
+			found = cli_elf_inspect(fd, out);
+		close(fd);
+	}
+	free(file);
+	return found;
+}
