@@ -121,12 +121,20 @@ $(BENCH): tests/bench/bench.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $<
 
-bench: all $(BENCH)
+# ... and how long `sockpolicy inspect` takes on 1,000 sockets (issue 13).
+INSPECT_BENCH := $(B)/bench/inspect_bench
+$(INSPECT_BENCH): tests/bench/inspect_bench.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+
+bench: all $(BENCH) $(INSPECT_BENCH)
 	@$(BENCH) --lib $(LIB)
+	@tests/bench/workload.sh --lib $(LIB)
+	@$(INSPECT_BENCH) $(CLI)
 
 # Everything a test needs, built; then every suite.  Last line of output:
 # "N passed, N failed".
-TEST_DEPS := all $(CLI) $(UNIT_BIN) $(HELPER_BIN) $(HELPER_LIB) $(BENCH)
+TEST_DEPS := all $(CLI) $(UNIT_BIN) $(HELPER_BIN) $(HELPER_LIB) $(BENCH) $(INSPECT_BENCH)
 check: $(TEST_DEPS)
 	@B=$(B) tests/run
 

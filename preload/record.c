@@ -719,3 +719,61 @@ size_t sp_record_text(const struct sp_record *r, const struct sp_record_meta *m,
 	put(&o, "] ");
 	return o.len + text_body(r, m, buf + o.len, SP_RECORD_MAX - o.len);
 }
+
+/* ---- single fields, for `sockpolicy inspect` and `apply` ---- */
+
+/* Each writes one field as the log writes it into BUF (SIZE > 2 bytes),
+ * NUL-terminated, and returns its length: the command shows a running
+ * socket's options in exactly the forms its records use. */
+static size_t field_end(struct out *o)
+{
+	o->p[o->len] = '\0';
+	return o->len;
+}
+
+size_t sp_record_format_value(int level, int opt, const void *p, size_t len, int json, char *buf, size_t size)
+{
+	struct style st = {json};
+	struct out o = {buf, 0, size - 1};
+	struct sp_bytes b = {.p = p, .len = len};
+
+	put_value(&o, &st, level, opt, &b);
+	return field_end(&o);
+}
+
+size_t sp_record_format_addr(const void *sa, size_t len, int json, char *buf, size_t size)
+{
+	struct style st = {json};
+	struct out o = {buf, 0, size - 1};
+	struct sp_bytes b = {.p = sa, .len = len};
+
+	put_sockaddr(&o, &st, &b);
+	return field_end(&o);
+}
+
+size_t sp_record_format_socket(int what, int family, int value, int json, char *buf, size_t size)
+{
+	struct style st = {json};
+	struct out o = {buf, 0, size - 1};
+
+	if (what == 0)
+		put_name_or_number(&o, &st, family_name(value), value);
+	else if (what == 1)
+		put_type(&o, &st, value);
+	else
+		put_name_or_number(&o, &st, value ? protocol_name(family, value) : NULL, value);
+	return field_end(&o);
+}
+
+size_t sp_record_format_string(const char *s, size_t len, int json, char *buf, size_t size)
+{
+	struct style st = {json};
+	struct out o = {buf, 0, size - 1};
+
+	/* as the log writes prog: a JSON string, or C escapes unquoted */
+	if (json)
+		put_string(&o, &st, s, len);
+	else
+		put_c_chars(&o, s, len);
+	return field_end(&o);
+}

@@ -75,4 +75,15 @@ void sp_format_rfc3339(const struct timespec *ts, char out[28]);
 
 const char *sp_call_name(enum sp_call c);
 
+/* One field of a record, as the log writes it (JSON when JSON is set),
+ * NUL-terminated in BUF (SIZE > 2 bytes); each returns the length.  For
+ * the command's inspect and apply, which show running sockets in the
+ * log's forms.  sp_record_format_socket: WHAT 0 is the family (VALUE),
+ * 1 the type, 2 the protocol (of FAMILY). */
+size_t sp_record_format_value(int level, int opt, const void *p, size_t len, int json, char *buf, size_t size);
+size_t sp_record_format_addr(const void *sa, size_t len, int json, char *buf, size_t size);
+size_t sp_record_format_socket(int what, int family, int value, int json, char *buf, size_t size);
+/* A string as the log writes prog: JSON-quoted, or C-escaped in text. */
+size_t sp_record_format_string(const char *s, size_t len, int json, char *buf, size_t size);
+
 #endif

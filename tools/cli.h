@@ -152,6 +152,9 @@ int cli_cmd_check(int argc, char *argv[]);
 int cli_cmd_audit(int argc, char *argv[]);
 int cli_cmd_report(int argc, char *argv[]);
 int cli_cmd_options(int argc, char *argv[]);
+/* inspect.c, apply_running.c (with procsock.c): running processes */
+int cli_cmd_inspect(int argc, char *argv[]);
+int cli_cmd_apply(int argc, char *argv[]);
 int cli_cmd_systemd(int argc, char *argv[]);
 
 #endif

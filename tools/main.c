@@ -17,6 +17,10 @@ static const char main_usage[] =
 	"                     run CMD with every socket call logged, then summarise\n"
 	"  report [--json] LOG...\n"
 	"                     summarise JSON logs\n"
+	"  inspect [--json] PID...\n"
+	"                     show every option of every socket of running processes\n"
+	"  apply [-p POLICY]... [-f FILE] [--dry-run] [--json] PID...\n"
+	"                     apply a policy to running processes' sockets, no restart\n"
 	"  options            list the socket options a policy can name\n"
 	"  systemd UNIT [-p POLICY]... [-f FILE] [-l DEST] [--json] [--apply|--remove]\n"
 	"                     a drop-in that runs a service under a policy\n"
@@ -33,6 +37,7 @@ static const struct {
 } commands[] = {
 	{"run", cli_cmd_run},       {"check", cli_cmd_check},     {"audit", cli_cmd_audit},
 	{"report", cli_cmd_report}, {"options", cli_cmd_options},
+	{"inspect", cli_cmd_inspect}, {"apply", cli_cmd_apply},
 	{"systemd", cli_cmd_systemd},
 };
 
