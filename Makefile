@@ -115,7 +115,8 @@ $(B)/tests/lib%.so: tests/helpers/lib%.c
 unit: $(UNIT_BIN)
 
 # The benchmark (issue 5): ns and instructions per socket call, bare libc
-# against the shim and strace.  `make check` runs it once, quick.
+# against the shim and strace.  `make check` runs it once, quick.  Then the
+# real workload (issue 11): nginx under wrk, tests/bench/workload.sh.
 BENCH := $(B)/bench/bench
 $(BENCH): tests/bench/bench.c
 	@mkdir -p $(@D)
