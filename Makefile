@@ -136,6 +136,10 @@ bench: all $(BENCH) $(INSPECT_BENCH)
 # Everything a test needs, built; then every suite.  Last line of output:
 # "N passed, N failed".
 TEST_DEPS := all $(CLI) $(UNIT_BIN) $(HELPER_BIN) $(HELPER_LIB) $(BENCH) $(INSPECT_BENCH)
+# tests/multiarch.bats: the other builds of the library, where their
+# toolchains are installed (a test without its toolchain skips, saying so)
+TEST_DEPS += $(shell printf 'int main(void){return 0;}\n' | $(CC) -m32 -x c - -o /dev/null 2>/dev/null && echo lib-i386)
+TEST_DEPS += $(if $(shell command -v $(CC_MUSL) 2>/dev/null),lib-musl)
 check: $(TEST_DEPS)
 	@B=$(B) tests/run
 

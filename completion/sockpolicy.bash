@@ -61,10 +61,10 @@ _sockpolicy()
 	# run/audit: after "--" or the first word that is no option, CMD and
 	# its arguments, completed as a command line of their own
 	if [[ $sub == run || $sub == audit ]]; then
-		for ((i = 2; i < COMP_CWORD; i++)); do
+		for ((i = 2; i <= COMP_CWORD; i++)); do
 			local w=${COMP_WORDS[i]} p=${COMP_WORDS[i - 1]}
-			if [[ $w == -- ]] || { [[ $w != -* ]] && [[ $p != -[pflo] && $p != --policy &&
-				$p != --file && $p != --log && $p != --output ]]; }; then
+			if [[ $w == -- && i -lt COMP_CWORD ]] || { [[ $w != -* ]] && [[ $p != -[pflo] &&
+				$p != --policy && $p != --file && $p != --log && $p != --output ]]; }; then
 				[[ $w == -- ]] && ((i++))
 				if ((i == COMP_CWORD)); then
 					COMPREPLY=($(compgen -c -- "$cur"))

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "borrowed.h"
+#include "libc_compat.h"
 #include "real.h"
 
 #ifndef SP_SYSLOG_PATH

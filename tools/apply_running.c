@@ -194,7 +194,8 @@ static int apply_picks(const struct apply *ap, const struct ps_proc *p, const st
 {
 	int refused = 0, touched = 0;
 
-	qsort(pk->v, pk->n, sizeof *pk->v, cmp_pick);
+	if (pk->n > 1) /* an empty vector is NULL, which qsort may not take */
+		qsort(pk->v, pk->n, sizeof *pk->v, cmp_pick);
 	for (size_t i = 0; i < pk->n; i++) {
 		const struct sp_action *a = pk->v[i].act;
 		union sp_kval k;
