@@ -189,3 +189,19 @@ SO_MARK=0 SO_PRIORITY=0 SO_KEEPALIVE=1"
 	assert_eq "$output" "secure=1 argv0=trusted
 SO_MARK=0 SO_PRIORITY=4 SO_KEEPALIVE=0"
 }
+
+@test "apply to a running setuid process goes by its executable's name, as the library does" {
+	secure_setup
+	# started by nobody as 'trusted'; it waits with its socket open
+	"${NOBODY[@]}" bash -c 'exec -a trusted "$1" wait' _ "$D/realname" >"$D/out" 3>&- 4>&- &
+	pid=$!
+	wait_for_file "$D/out"
+	run "$CLI" apply --dry-run -p 'prog=trusted: SO_KEEPALIVE=1' "$pid"
+	[ "$status" -eq 0 ]
+	assert_not_contains "$output" "would set SO_KEEPALIVE"
+	assert_contains "$output" "$pid (realname): would set 0 options"
+	run "$CLI" apply --dry-run -p 'prog=realname: SO_KEEPALIVE=1' "$pid"
+	[ "$status" -eq 0 ]
+	assert_contains "$output" "$pid realname fd 3: would set SO_KEEPALIVE=1 (now 0) [set]"
+	kill "$pid"
+}

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,12 +102,57 @@ static void copy_name(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 }
 
-/* The library's program_invocation_short_name: the basename of argv[0]. */
+/* Whether PID runs in secure-execution mode (AT_SECURE in its auxv, whose
+ * words are those of its ELF class).  Unreadable: taken as not. */
+static int is_secure(pid_t pid)
+{
+	char path[64], ident[8], auxv[4096];
+	ssize_t n;
+	size_t word;
+
+	snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+	if (read_small(path, ident, sizeof ident) < 5 || memcmp(ident, "\177ELF", 4) != 0)
+		return 0;
+	word = ident[4] == 2 ? 8 : 4; /* EI_CLASS: ELFCLASS64, else 32 */
+	snprintf(path, sizeof path, "/proc/%d/auxv", (int)pid);
+	n = read_small(path, auxv, sizeof auxv);
+	for (ssize_t i = 0; i + 2 * (ssize_t)word <= n; i += 2 * (ssize_t)word) {
+		uint64_t type = 0, val = 0;
+		/* little- or big-endian alike: the host's, which is the target's */
+		if (word == 8) {
+			memcpy(&type, auxv + i, 8);
+			memcpy(&val, auxv + i + 8, 8);
+		} else {
+			uint32_t t32, v32;
+			memcpy(&t32, auxv + i, 4);
+			memcpy(&v32, auxv + i + 4, 4);
+			type = t32, val = v32;
+		}
+		if (type == 0)
+			break;
+		if (type == 23) /* AT_SECURE */
+			return val != 0;
+	}
+	return 0;
+}
+
+/* The library's name for the process: program_invocation_short_name, the
+ * basename of argv[0]; under secure execution the executable's own, as
+ * the caller chose argv[0] (issue 10 #13). */
 static void read_prog(struct ps_proc *p)
 {
 	char path[64], buf[4096];
 	ssize_t n;
 
+	if (is_secure(p->pid)) {
+		snprintf(path, sizeof path, "/proc/%d/exe", (int)p->pid);
+		n = readlink(path, buf, sizeof buf - 1);
+		if (n > 0) {
+			buf[n] = '\0';
+			copy_name(p->prog, sizeof p->prog, cli_basename(buf));
+			return;
+		}
+	}
 	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)p->pid);
 	n = read_small(path, buf, sizeof buf);
 	if (n > 0 && buf[0]) {

@@ -20,8 +20,9 @@
 struct ps_proc {
 	pid_t pid;
 	int pidfd;
-	/* basename of argv[0], as the library's program_invocation_short_name
-	 * (prog= and the log's prog); /proc/PID/comm when argv is empty */
+	/* the library's name for it (prog= and the log's prog): basename of
+	 * argv[0], or of its executable under secure execution;
+	 * /proc/PID/comm when argv is empty */
 	char prog[256];
 };
 
