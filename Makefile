@@ -137,9 +137,12 @@ bench: all $(BENCH) $(INSPECT_BENCH)
 # "N passed, N failed".
 TEST_DEPS := all $(CLI) $(UNIT_BIN) $(HELPER_BIN) $(HELPER_LIB) $(BENCH) $(INSPECT_BENCH)
 # tests/multiarch.bats: the other builds of the library, where their
-# toolchains are installed (a test without its toolchain skips, saying so)
+# toolchains are installed (a test without its toolchain skips, saying so);
+# probed for `make check` only
+ifneq ($(filter check,$(MAKECMDGOALS)),)
 TEST_DEPS += $(shell printf 'int main(void){return 0;}\n' | $(CC) -m32 -x c - -o /dev/null 2>/dev/null && echo lib-i386)
 TEST_DEPS += $(if $(shell command -v $(CC_MUSL) 2>/dev/null),lib-musl)
+endif
 check: $(TEST_DEPS)
 	@B=$(B) tests/run
 
