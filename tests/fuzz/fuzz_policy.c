@@ -15,8 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/un.h>
 
+#include "../../policy/clamp.h"
 #include "../../policy/policy.h"
 #include "../../policy/table.h"
 
@@ -83,6 +85,26 @@ static void format_all(const struct sp_policy *p)
 	free(buf);
 }
 
+/* A range clamps values of every length and sign to one of its bounds,
+ * or leaves them alone (SPEC §3 min/max). */
+static void clamp_values(const struct sp_action *act, const struct sp_override *ov)
+{
+	static const size_t lens[] = {0, 1, 3, 4, 8, sizeof(struct timeval), 64};
+	static const unsigned char fills[] = {0x00, 0xff, 0x7f, 0x80, 0x01};
+	const struct sp_value *min = ov->min ? &ov->min->value : NULL, *max = ov->max ? &ov->max->value : NULL;
+	unsigned char buf[64];
+	struct sp_value out;
+
+	for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++)
+		for (size_t f = 0; f < sizeof fills / sizeof fills[0]; f++) {
+			memset(buf, fills[f], sizeof buf);
+			if (!sp_clamp(act->level, act->opt, min, max, buf, lens[l], &out))
+				continue;
+			if (!(min && memcmp(&out, min, sizeof out) == 0) && !(max && memcmp(&out, max, sizeof out) == 0))
+				POLICY_FAIL("a clamp set a value that is neither bound");
+		}
+}
+
 /* Addresses a socket may have when the table is queried. */
 static void query_all(const struct sp_table *t, const struct sp_policy *p)
 {
@@ -124,6 +146,8 @@ static void query_all(const struct sp_table *t, const struct sp_policy *p)
 						continue;
 					(void)sp_override_needs(t, (enum sp_class)c, slot.slot);
 					sp_override_find(t, (enum sp_class)c, slot.slot, &views[v], &ov);
+					if (ov.kind == SP_OV_CLAMP)
+						clamp_values(act, &ov);
 				}
 		}
 	}
