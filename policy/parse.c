@@ -457,6 +457,17 @@ static int finish_selectors(struct cursor *c, struct sp_rule *r, size_t sel_star
 		return fail(c, sel_start, "path= matches unix sockets only; add 'unix' to the selectors");
 	if (has_inet_addr && !(mask & SP_MASK_IP))
 		return fail(c, sel_start, "port=, dport=, addr= and daddr= never match unix sockets");
+	for (unsigned i = 0; i < r->nsels; i++) {
+		const struct sp_selector *s = &r->sels[i];
+		char addr[INET6_ADDRSTRLEN];
+		/* an inet socket's addresses are IPv4, whatever the CIDR says */
+		if ((s->kind == SP_SEL_ADDR || s->kind == SP_SEL_DADDR) && !s->negated &&
+		    s->cidr.family == AF_INET6 && !(mask & SP_MASK_INET6)) {
+			inet_ntop(AF_INET6, s->cidr.addr, addr, sizeof addr);
+			return fail(c, sel_start, "%s=%s/%u is an IPv6 range, which inet sockets never have (select "
+						  "inet6 or ip)", selector_names[s->kind].name, addr, s->cidr.prefix);
+		}
+	}
 	if (r->explicit_moment && r->moment == SP_AT_SOCKET && (needs_local || needs_peer))
 		return fail(c, at_pos, "at=socket cannot be combined with an address selector: a new "
 				       "socket has no address");

@@ -83,6 +83,13 @@ static const struct {
 	{"daddr=::/0: SO_MARK=6", SP_C_INET6_TCP, "::ffff:127.0.0.1", ""},
 };
 
+static void expect_error(const char *text, const char *want)
+{
+	const char *got = normalise(text);
+	OK(strncmp(got, "error ", 6) == 0 && strcmp(got + 6, want) == 0, "'%s' fails with '%s'%s%s", text,
+	   want, strcmp(got, want) ? ", got: " : "", got);
+}
+
 int main(void)
 {
 	expect("daddr=::ffff:127.0.0.1/128: SO_MARK=1", "daddr=127.0.0.1/32: set SO_MARK=1\n");
@@ -91,6 +98,14 @@ int main(void)
 	expect("daddr=::ffff:0:0/96: SO_MARK=1", "daddr=0.0.0.0/0: set SO_MARK=1\n");
 	expect("daddr=::ffff:0:0/95: SO_MARK=1", "daddr=::ffff:0.0.0.0/95: set SO_MARK=1\n");
 	expect("daddr=::1/128: SO_MARK=1", "daddr=::1/128: set SO_MARK=1\n");
+	/* an IPv6 range that an inet socket can never have is refused */
+	expect_error("inet daddr=::1/128: SO_MARK=1",
+		     "1:1: daddr=::1/128 is an IPv6 range, which inet sockets never have (select inet6 or ip)");
+	expect_error("tcp !inet6 addr=fe80::/10: SO_MARK=1",
+		     "1:1: addr=fe80::/10 is an IPv6 range, which inet sockets never have (select inet6 or ip)");
+	expect("inet daddr=::ffff:10.0.0.1: SO_MARK=1", "inet daddr=10.0.0.1/32: set SO_MARK=1\n");
+	expect("inet !daddr=::1: SO_MARK=1", "inet !daddr=::1/128: set SO_MARK=1\n");
+	expect("inet6 daddr=10.0.0.0/8: SO_MARK=1", "inet6 daddr=10.0.0.0/8: set SO_MARK=1\n");
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		compile(rows[i].policy);
 		const char *got = at_connect(rows[i].cls, rows[i].peer);
