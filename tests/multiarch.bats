@@ -114,3 +114,28 @@ native_only() {
 	run inst/bin/sockpolicy run "${POLICY[@]}" --print-env -- ./progmusl
 	[[ $output == *"inst/lib/sockpolicy/musl/libsockpolicy.so'"* ]]
 }
+
+@test "multiarch: sockpolicy systemd preloads the build that matches the service's ExecStart" {
+	need_i386
+	need_musl
+	mkdir -p root/etc/systemd/system/c.service.d root/opt
+	cp prog32 progmusl root/opt/
+	printf '[Service]\nExecStart=-/opt/prog32 --flag\n' >root/etc/systemd/system/a.service
+	printf '[Service]\nExecStart=/opt/progmusl\n' >root/etc/systemd/system/b.service
+	printf '[Service]\nExecStart=/opt/prog32\n' >root/etc/systemd/system/c.service
+	# a drop-in that replaces the program
+	printf '[Service]\nExecStart=\nExecStart=@/opt/progmusl progmusl\n' >root/etc/systemd/system/c.service.d/10-exec.conf
+	run "$CLI" systemd a --root root -p 'tcp: TCP_NODELAY=1'
+	[[ $output == *'Environment="LD_PRELOAD='*'/i386/libsockpolicy.so"'* ]]
+	run "$CLI" systemd b --root root -p 'tcp: TCP_NODELAY=1'
+	[[ $output == *'Environment="LD_PRELOAD='*'/musl/libsockpolicy.so"'* ]]
+	run "$CLI" systemd c --root root -p 'tcp: TCP_NODELAY=1'
+	[[ $output == *'Environment="LD_PRELOAD='*'/musl/libsockpolicy.so"'* ]]
+	# without a musl build the native library would stop the service: refused
+	native_only
+	run inst/bin/sockpolicy systemd b --root root -p 'tcp: TCP_NODELAY=1' --apply
+	echo "$output"
+	[ "$status" -eq 125 ]
+	[[ $output == *"would stop b.service from starting"* ]]
+	[ ! -e root/etc/systemd/system/b.service.d ]
+}

@@ -223,9 +223,29 @@ static char *next_word(const char **pp)
 	return w;
 }
 
-/* Applies one unit file's Environment= lines in [Service] to *PRELOAD: the
- * last LD_PRELOAD assigned wins, an empty Environment= clears them all. */
-static void read_unit_file(const char *path, char **preload)
+/* The program of an ExecStart= value (malloc'd): its first word, without
+ * the prefixes that change how systemd runs it ("-", "@", ":", "+", "!").
+ * NULL for an empty value (a reset). */
+static char *exec_program(const char *v)
+{
+	char *w = next_word(&v), *p;
+
+	if (!w)
+		return NULL;
+	p = w + strspn(w, "-@:+!");
+	memmove(w, p, strlen(p) + 1);
+	if (!*w) {
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+/* Applies one unit file's [Service] section: Environment= lines to
+ * *PRELOAD (the last LD_PRELOAD assigned wins, an empty Environment=
+ * clears them all), ExecStart= to *EXEC (the first program, after the
+ * last reset). */
+static void read_unit_file(const char *path, char **preload, char **exec)
 {
 	FILE *f = fopen(path, "re");
 	char *line = NULL, *logical = NULL;
@@ -250,7 +270,18 @@ static void read_unit_file(const char *path, char **preload)
 		char *s = logical + strspn(logical, " \t");
 		if (*s == '[')
 			in_service = strncmp(s, "[Service]", 9) == 0;
-		else if (in_service && strncmp(s, "Environment", 11) == 0) {
+		else if (in_service && strncmp(s, "ExecStart", 9) == 0 && s[9 + strspn(s + 9, " \t")] == '=') {
+			const char *v = s + 9 + strspn(s + 9, " \t") + 1;
+			char *prog = exec_program(v);
+			if (!prog) {
+				free(*exec);
+				*exec = NULL;
+			} else if (!*exec) {
+				*exec = prog;
+			} else {
+				free(prog);
+			}
+		} else if (in_service && strncmp(s, "Environment", 11) == 0) {
 			const char *v = s + 11 + strspn(s + 11, " \t");
 			if (*v == '=') {
 				v++;
@@ -285,7 +316,7 @@ static int compare_names(const void *a, const void *b)
  * template and all services, in name order, a name in an earlier
  * directory hiding the same name in a later one.  Our own drop-in is left
  * out: it is what is being replaced. */
-static char *unit_preload(const char *root, const char *unit)
+static char *unit_preload(const char *root, const char *unit, char **exec)
 {
 	char *template = NULL, *preload = NULL, **drop = NULL;
 	const char *at = strchr(unit, '@');
@@ -303,7 +334,7 @@ static char *unit_preload(const char *root, const char *unit)
 			found = access(path, F_OK) == 0;
 		}
 		if (found)
-			read_unit_file(path, &preload);
+			read_unit_file(path, &preload, exec);
 		free(path);
 		if (found)
 			break;
@@ -338,7 +369,7 @@ static char *unit_preload(const char *root, const char *unit)
 		qsort(drop + first, ndrop - first, sizeof *drop, compare_names);
 	}
 	for (size_t i = 0; i < ndrop; i++) {
-		read_unit_file(drop[i], &preload);
+		read_unit_file(drop[i], &preload, exec);
 		free(drop[i]);
 	}
 	free(drop);
@@ -407,26 +438,66 @@ struct sd_args {
 	int json, apply, remove;
 };
 
+/* The library build for the service's program EXEC (as ExecStart= names
+ * it; NULL when the unit has none that could be read), as `run` picks it
+ * for CMD: the 32-bit or musl build for such a program.  NULL after a
+ * message, also when the only library would stop the service (musl). */
+static char *service_library(const char *root, const char *unit, const char *exec)
+{
+	static const char *const path[] = {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin",
+					   "/sbin", "/bin"};
+	char *file = NULL, *lib;
+	int none = 0;
+
+	if (exec && exec[0] == '/') {
+		file = cli_xasprintf("%s%s", root, exec);
+	} else if (exec) {
+		/* a bare name: systemd searches a fixed PATH (systemd.service(5)) */
+		for (size_t i = 0; i < sizeof path / sizeof path[0] && !file; i++) {
+			file = cli_xasprintf("%s%s/%s", root, path[i], exec);
+			if (access(file, X_OK) != 0) {
+				free(file);
+				file = NULL;
+			}
+		}
+	}
+	if (!file || access(file, F_OK) != 0) {
+		free(file);
+		return cli_find_library();
+	}
+	lib = cli_find_library_for(file, &none);
+	free(file);
+	if (!lib && none)
+		cli_error("not writing a drop-in that would stop %s from starting: install the musl build of the"
+			  " library (make multiarch install)",
+			  unit);
+	return lib;
+}
+
 /* The drop-in's text (malloc'd), or NULL after a message. */
 static char *dropin_text(const struct sd_args *a, const char *unit, const char *root)
 {
-	char *lib = cli_find_library(), *old, *preload, *text, *file = NULL, *log = NULL;
+	char *exec = NULL, *old = unit_preload(root, unit, &exec);
+	char *lib = service_library(root, unit, exec), *preload, *text, *file = NULL, *log = NULL;
 	struct {
 		const char *name;
 		char *value;
 	} vars[5] = {{0}};
 	size_t n = 0, len;
 
-	if (!lib)
+	free(exec);
+	if (!lib) {
+		free(old);
 		return NULL;
+	}
 	if (strpbrk(lib, " :")) {
 		cli_error("the library path '%s' holds a space or a colon, which LD_PRELOAD cannot carry;"
 			  " install sockpolicy under another path",
 			  lib);
 		free(lib);
+		free(old);
 		return NULL;
 	}
-	old = unit_preload(root, unit);
 	preload = cli_ld_preload(old, lib);
 	free(old);
 	free(lib);
