@@ -40,7 +40,8 @@ POLICY=(-p 'tcp: TCP_NODELAY=1' -p 'tcp: SO_RCVBUF=100000')
 
 @test "multiarch: a dynamic 32-bit program reads back its policy under sockpolicy run" {
 	need_i386
-	file prog32 | grep -q 'ELF 32-bit.*dynamically linked'
+	readelf -h prog32 | grep -q 'Class: *ELF32'
+	readelf -l prog32 | grep -q 'interpreter: /lib/ld-linux.so.2'
 	bare ./prog32 | grep -qx 'read 0 [0-9]*'
 	run "$CLI" run "${POLICY[@]}" -l stderr -- ./prog32
 	echo "$output"
@@ -54,7 +55,7 @@ POLICY=(-p 'tcp: TCP_NODELAY=1' -p 'tcp: SO_RCVBUF=100000')
 
 @test "multiarch: a dynamic musl program reads back its policy under sockpolicy run" {
 	need_musl
-	file progmusl | grep -q 'interpreter /lib/ld-musl'
+	readelf -l progmusl | grep -q 'interpreter: /lib/ld-musl'
 	run "$CLI" run "${POLICY[@]}" -l stderr -- ./progmusl
 	echo "$output"
 	[ "$status" -eq 0 ]
