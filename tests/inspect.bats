@@ -497,13 +497,14 @@ if sys.argv[1] == "hide":
     ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE
 print(os.getpid(), flush=True)
 time.sleep(60)'
-	for mode in show hide; do
-		(as_nobody "$PY_SYS" -c "$code" "$mode" >"$mode.ready" 3>&- 4>&-) &
-	done
+	# exec: the background job is python itself, which teardown ends
+	(exec setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$PY_SYS" -c "$code" show >show.ready 3>&- 4>&-) &
+	show=$!
+	(exec setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$PY_SYS" -c "$code" hide >hide.ready 3>&- 4>&-) &
+	hide=$!
 	wait_for_file show.ready
 	wait_for_file hide.ready
-	show=$(cat show.ready)
-	hide=$(cat hide.ready)
+	[ "$(cat show.ready)" = "$show" ] && [ "$(cat hide.ready)" = "$hide" ]
 	run --separate-stderr as_nobody "$CLI" inspect --json "$show"
 	[ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
 	[ "$(jq '.options.SO_KEEPALIVE' <<<"$output")" = 1 ]
@@ -515,7 +516,6 @@ time.sleep(60)'
 	run --separate-stderr "$CLI" inspect --json "$hide"
 	[ "$status" -eq 0 ]
 	[ "$(jq '.options.SO_KEEPALIVE' <<<"$output")" = 1 ]
-	kill "$show" "$hide"
 }
 
 @test "a kernel without pidfd_getfd or pidfd_open is named (125)" {
