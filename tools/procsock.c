@@ -432,6 +432,19 @@ int ps_sock_describe(int lfd, struct ps_sock *s)
 	return 0;
 }
 
+/* NAME without PREFIX, in lower case, in place: "AF_NETLINK" -> "netlink";
+ * a number stays as it is. */
+static const char *short_word(char *name, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	if (strncmp(name, prefix, n) != 0)
+		return name;
+	for (char *c = name + n; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	return name + n;
+}
+
 const char *ps_sock_kind(const struct ps_sock *s, char *buf, size_t size)
 {
 	const char *fam = s->family == AF_INET ? "inet" : s->family == AF_INET6 ? "inet6" : s->family == AF_UNIX ? "unix" : NULL;
@@ -455,13 +468,15 @@ const char *ps_sock_kind(const struct ps_sock *s, char *buf, size_t size)
 	default:
 		break;
 	}
+	/* the rest as ss words them: "netlink raw", "inet raw icmp" */
 	sp_record_format_socket(0, s->family, s->family, 0, famname, sizeof famname);
-	sp_record_format_socket(1, s->family, s->type, 0, typename, sizeof typename);
+	sp_record_format_socket(1, s->family, s->type & 0xf, 0, typename, sizeof typename);
 	sp_record_format_socket(2, s->family, s->protocol, 0, proto, sizeof proto);
-	if (s->protocol)
-		snprintf(buf, size, "%s %s %s", fam ? fam : famname, typename, proto);
+	if (s->protocol && (s->family == AF_INET || s->family == AF_INET6))
+		snprintf(buf, size, "%s %s %s", fam ? fam : short_word(famname, "AF_"),
+			 short_word(typename, "SOCK_"), short_word(proto, "IPPROTO_"));
 	else
-		snprintf(buf, size, "%s %s", fam ? fam : famname, typename);
+		snprintf(buf, size, "%s %s", fam ? fam : short_word(famname, "AF_"), short_word(typename, "SOCK_"));
 	return buf;
 }
 
