@@ -531,6 +531,17 @@ time.sleep(60)'
 	[ "$(values server "$SERVER")" = "SO_KEEPALIVE=0 TCP_KEEPIDLE=77 TCP_KEEPINTVL=75 TCP_NODELAY=1" ]
 }
 
+@test "inspect: each socket that cannot be read is named, and the status is 1" {
+	start_pair
+	[ "$(uname -m)" = x86_64 ] || skip "system call numbers here are x86_64's"
+	# getsockopt (55) refused with EACCES (13), as a security module may
+	run --separate-stderr "$HELPERS/sysfail" 55 13 "$CLI" inspect --json "$SERVER" "$CLIENT"
+	[ "$status" -eq 1 ]
+	assert_contains "$stderr" "sockpolicy: $SERVER (sockapp-srv) fd $LFD: Permission denied"
+	assert_contains "$stderr" "sockpolicy: $CLIENT (sockapp-cli) fd $CLIFD: Permission denied"
+	[ -z "$output" ]
+}
+
 @test "the inspect benchmark reads 1,000 sockets of a process and times it" {
 	BENCH_INSPECT=$SP_BUILD/bench/inspect_bench
 	[ -x "$BENCH_INSPECT" ] || skip "inspect_bench not built"
