@@ -9,11 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "borrowed.h"
@@ -26,12 +30,18 @@
 
 enum sink_kind { SINK_NONE, SINK_FILE, SINK_FD, SINK_SYSLOG };
 
-/* How bytes are handed to the destination without blocking the program or
- * raising SIGPIPE in it. */
+/* How bytes are handed to the destination without blocking the program,
+ * stopping it or raising SIGPIPE in it.  None is a cancellation point:
+ * records are written with syscall(2), not with libc's write, writev or
+ * sendmsg, so that a pthread_cancel never acts inside the shim (a
+ * setsockopt is no cancellation point). */
 enum write_mode {
-	WRITE_PLAIN, /* regular files, character devices */
-	WRITE_SEND,  /* sockets: send(MSG_NOSIGNAL | MSG_DONTWAIT) */
-	WRITE_PIPE,  /* pipes and FIFOs: SIGPIPE held off around the write */
+	WRITE_PLAIN,       /* regular files, character devices */
+	WRITE_SEND,        /* sockets: sendmsg(MSG_NOSIGNAL | MSG_DONTWAIT) */
+	WRITE_PIPE,        /* pipes and FIFOs: SIGPIPE held off around the write */
+	WRITE_PIPE_SHARED, /* a pipe the shim could not open again: the program's
+			      own blocking description, written with RWF_NOWAIT */
+	WRITE_TTY,         /* terminals: not from a background job under `stty tostop` */
 };
 
 int sp_sink_kind; /* enum sink_kind; read by sp_sink_active() */
@@ -50,12 +60,9 @@ static struct {
 	int per_pid;
 	pid_t owner;         /* the process the descriptor was opened for */
 	pid_t stopped;       /* logging stopped in this process */
-	int writers;         /* threads between loading fd and write() */
 	pid_t lock;          /* reopening: the holder's pid, 0 when free; only ever try-locked */
 	int torn;            /* the last record was cut short: the next one starts a line */
 } sink;
-
-static __thread int tls_writing __attribute__((tls_model("initial-exec")));
 
 
 int sp_sink_is_syslog(void) { return sp_sink_kind == SINK_SYSLOG; }
@@ -146,10 +153,13 @@ static int remember_identity(int fd, int private_description)
 	mode_t mode;
 	if (identify(fd, &sink.dev, &sink.ino, &mode) < 0)
 		return -1;
+	struct termios t;
 	if (S_ISSOCK(mode))
 		sink.mode = WRITE_SEND;
 	else if (S_ISFIFO(mode))
 		sink.mode = WRITE_PIPE;
+	else if (S_ISCHR(mode) && ioctl(fd, TCGETS, &t) == 0)
+		sink.mode = WRITE_TTY;
 	else
 		sink.mode = WRITE_PLAIN;
 	sink.marked = private_description && fcntl(fd, F_SETSIG, SINK_MARK) == 0 &&
@@ -162,8 +172,10 @@ static inline __attribute__((always_inline)) int still_ours(int fd)
 	dev_t dev;
 	ino_t ino;
 	mode_t mode;
+	/* syscall(2): libc's fcntl unpacks its variable argument (~25
+	 * instructions a record) */
 	if (sink.marked)
-		return fcntl(fd, F_GETSIG) == SINK_MARK;
+		return syscall(SYS_fcntl, fd, F_GETSIG) == SINK_MARK;
 	return identify(fd, &dev, &ino, &mode) == 0 && dev == sink.dev && ino == sink.ino;
 }
 
@@ -199,7 +211,10 @@ static int open_log_path(pid_t pid, char path[PATH_MAX])
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0600);
+	/* syscall(2): a forked child opens its file at its first record, where
+	 * libc's open would be a cancellation point */
+	return (int)syscall(SYS_openat, AT_FDCWD, path,
+			    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0600);
 }
 
 static int open_file(pid_t pid, char *msg, size_t n)
@@ -225,15 +240,53 @@ static int open_file(pid_t pid, char *msg, size_t n)
 	return fd;
 }
 
+/* The terminal behind SRC, opened again through /dev/tty: that works
+ * where /proc/self/fd/N does not (another user's terminal after a change
+ * of user, no /proc), as long as SRC is our controlling terminal, which
+ * TIOCGDEV tells. */
+static int reopen_terminal(int src)
+{
+	unsigned int want, got;
+	int fd;
+
+	if (ioctl(src, TIOCGDEV, &want) < 0)
+		return -1;
+	fd = open("/dev/tty", O_WRONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd >= 0 && (ioctl(fd, TIOCGDEV, &got) < 0 || got != want)) {
+		real_close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Whether this kernel takes RWF_NOWAIT on pipes (Linux 6.x does, older
+ * ones answer EOPNOTSUPP): asked once of a pipe of our own. */
+static int pipes_take_nowait(void)
+{
+	int p[2], ok;
+	struct iovec one = {(void *)"x", 1};
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return 0;
+	ok = syscall(SYS_pwritev2, p[1], &one, 1, -1L, -1L, RWF_NOWAIT) == 1;
+	real_close(p[0]);
+	real_close(p[1]);
+	return ok;
+}
+
 /* A descriptor the program had at load: a duplicate of our own, so that
- * the program may close or reuse its number.  Pipes, FIFOs and terminals are
- * reopened through /proc so that our copy alone is non-blocking; regular
- * files share the program's offset, or our records would overwrite its
- * output. */
+ * the program may close or reuse its number.  Pipes, FIFOs and terminals
+ * are reopened through /proc so that our copy alone is non-blocking;
+ * regular files share the program's offset, or our records would
+ * overwrite its output.  A pipe or terminal that cannot be reopened
+ * (another user's, after a change of user; no /proc) is never written
+ * through a blocking duplicate (SPEC §2: a log never blocks): a pipe is
+ * written with RWF_NOWAIT, a terminal through /dev/tty when it is ours;
+ * otherwise there is no log, with a message. */
 static int open_descriptor(int src, char *msg, size_t n)
 {
 	struct stat st;
-	int fd = -1, reopened;
+	int fd = -1, reopened, shared_pipe = 0;
 
 	if (fstat(src, &st) < 0) {
 		snprintf(msg, n, "descriptor %d is not open", src);
@@ -242,11 +295,34 @@ static int open_descriptor(int src, char *msg, size_t n)
 	if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
 		char proc[32];
 		struct stat again;
+		int e;
 		snprintf(proc, sizeof proc, "/proc/self/fd/%d", src);
 		fd = open(proc, O_WRONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+		e = errno;
 		if (fd >= 0 && (fstat(fd, &again) < 0 || again.st_ino != st.st_ino || again.st_dev != st.st_dev)) {
 			real_close(fd);
 			fd = -1;
+			e = ESTALE;
+		}
+		if (fd < 0 && S_ISCHR(st.st_mode) && isatty(src))
+			fd = reopen_terminal(src);
+		/* the memory devices (/dev/null, /dev/full...) never block */
+		if (fd < 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) != 1) {
+			snprintf(msg, n,
+				 "descriptor %d (a terminal or device) cannot be opened again without blocking "
+				 "(/proc/self/fd/%d: %s): no log; use a file or syslog",
+				 src, src, strerror(e));
+			return -1;
+		}
+		if (fd < 0 && S_ISFIFO(st.st_mode)) {
+			if (!pipes_take_nowait()) {
+				snprintf(msg, n,
+					 "descriptor %d (a pipe) cannot be opened again without blocking "
+					 "(/proc/self/fd/%d: %s): no log; use a file or syslog",
+					 src, src, strerror(e));
+				return -1;
+			}
+			shared_pipe = 1;
 		}
 	}
 	reopened = fd >= 0;
@@ -263,6 +339,8 @@ static int open_descriptor(int src, char *msg, size_t n)
 		snprintf(msg, n, "cannot use descriptor %d", src);
 		return -1;
 	}
+	if (shared_pipe)
+		sink.mode = WRITE_PIPE_SHARED;
 	return fd;
 }
 
@@ -338,19 +416,30 @@ int sp_sink_open(const char *spec, char *msg, size_t n)
 			}
 			memcpy(sink.path, spec, len + 1);
 		} else {
-			if (!getcwd(sink.path, sizeof sink.path)) {
+			char cwd[PATH_MAX];
+			size_t o = 0;
+			if (!getcwd(cwd, sizeof cwd)) {
 				snprintf(msg, n, "cannot resolve relative log path '%s': %s", spec, strerror(errno));
 				return -1;
 			}
-			size_t cwd = strlen(sink.path);
-			if (cwd + 1 + len >= sizeof sink.path) {
+			/* %p and %% belong to the value given, not to the directory
+			 * that makes it absolute: a '%' there is doubled */
+			for (const char *c = cwd; *c && o + 2 < sizeof sink.path; c++) {
+				if (*c == '%')
+					sink.path[o++] = '%';
+				sink.path[o++] = *c;
+			}
+			if (o + 1 + len >= sizeof sink.path) {
 				snprintf(msg, n, "log path is too long");
 				return -1;
 			}
-			sink.path[cwd] = '/';
-			memcpy(sink.path + cwd + 1, spec, len + 1);
+			sink.path[o] = '/';
+			memcpy(sink.path + o + 1, spec, len + 1);
 		}
-		sink.per_pid = strstr(sink.path, "%p") != NULL;
+		sink.per_pid = 0;
+		for (const char *c = sink.path; *c; c++)
+			if (c[0] == '%' && (c[1] == 'p' || c[1] == '%'))
+				sink.per_pid |= *++c == 'p';
 		fd = open_file(sink.owner, msg, n);
 	}
 	if (fd < 0)
@@ -382,27 +471,178 @@ static void unlock(void) { __atomic_store_n(&sink.lock, 0, __ATOMIC_RELEASE); }
 
 static void stop(pid_t pid) { __atomic_store_n(&sink.stopped, pid, __ATOMIC_RELAXED); }
 
+/* ---- a record on its way to the kernel ----
+ *
+ * Between loading our descriptor's number and the write(2), the program
+ * may dup2 a file of its own onto that number.  sp_sink_evict (its dup2
+ * wrapper) first moves our descriptor to a new number, then makes sure no
+ * write still aims at the old one:
+ *
+ * - writes of other threads are waited for: they are counted while they
+ *   hold a number (they take microseconds);
+ * - writes of its own thread, which a signal handler interrupted and
+ *   which cannot run until the handler returns, are emptied: the vector
+ *   the kernel will read lives in the thread's section, and the handler
+ *   sets its lengths to 0 (and a sendmsg's vector count past UIO_MAXIOV),
+ *   so that the interrupted call, when made, writes nothing; the section
+ *   then writes the record again, to where the log is now.  The kernel
+ *   reads the vector after it has looked up the descriptor: a write whose
+ *   vector was still whole went to our file.
+ *
+ * The handler cannot wait for its own thread, so it counts its thread out
+ * of the count it waits on.  A signal that lands on the very instruction
+ * that changes a count leaves it unknown whether that thread is in it:
+ * each section is counted twice, in two counts changed one after the
+ * other, and the handler waits on a count whose share of its own thread
+ * is known (table below).
+ *
+ * Each count carries the pid of the process it counts: a child forked
+ * while other threads were in a section (they do not exist in the child)
+ * starts from zero at its first count, with no reset to race with. */
+struct section {
+	struct iovec iov[2]; /* a newline that ends a torn line, the record */
+	struct msghdr mh;    /* what the kernel reads; for writev, mh.msg_iov[0..msg_iovlen) */
+	int phase;
+	int cut;             /* emptied by a handler: write it again */
+};
+
+enum { PH_OUT, PH_ADD0, PH_ADD1, PH_IN, PH_SUB1, PH_SUB0 };
+
+/* This thread's share of count 0 and count 1 in each phase; -1: unknown
+ * (the count's atomic update may or may not have been made). */
+static const signed char own_share[][2] = {
+	[PH_OUT] = {0, 0}, [PH_ADD0] = {-1, 0}, [PH_ADD1] = {1, -1},
+	[PH_IN] = {1, 1},  [PH_SUB1] = {1, -1}, [PH_SUB0] = {-1, 0},
+};
+
+/* Handlers that interrupt a record and log themselves nest; four deep is
+ * more than signals give in practice (a deeper record is dropped). */
+#define SECTIONS_MAX 4
+static __thread struct section tls_section[SECTIONS_MAX] __attribute__((tls_model("initial-exec")));
+static __thread int tls_depth __attribute__((tls_model("initial-exec")));
+
+static uint64_t in_flight[2]; /* pid << 32 | threads holding a number */
+
+/* The first count of a process finds its parent's tag: the word becomes
+ * this process's, with one.  Threads of this process that added to the
+ * parent's word come here too and add again, once it is ours: what they
+ * added there went with the parent's count. */
+static __attribute__((noinline)) void count_first(uint64_t *c, pid_t pid)
+{
+	uint64_t old = __atomic_load_n(c, __ATOMIC_RELAXED), new;
+	do
+		new = (uint32_t)(old >> 32) == (uint32_t)pid ? old + 1 : (uint64_t)(uint32_t)pid << 32 | 1;
+	while (!__atomic_compare_exchange_n(c, &old, new, 1, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
+}
+
+static inline void count_in(uint64_t *c, pid_t pid)
+{
+	if (__builtin_expect((uint32_t)(__atomic_fetch_add(c, 1, __ATOMIC_SEQ_CST) >> 32) != (uint32_t)pid, 0))
+		count_first(c, pid);
+}
+
+/* Once a word carries this process's tag, it keeps it.  A section begun
+ * in the parent and ended in a child (a handler that forked) is not the
+ * child's to count out. */
+static inline void count_out(uint64_t *c, pid_t pid)
+{
+	if ((uint32_t)(__atomic_load_n(c, __ATOMIC_RELAXED) >> 32) == (uint32_t)pid)
+		__atomic_fetch_sub(c, 1, __ATOMIC_SEQ_CST);
+}
+
+static inline void set_phase(struct section *s, int phase)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	__atomic_store_n(&s->phase, phase, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+/* Before the descriptor is loaded: a handler that empties the section
+ * after this also finds the descriptor moved when the section loads it. */
+static inline void fill(struct section *s, const char *buf, size_t len, int torn)
+{
+	s->iov[0].iov_base = (void *)"\n";
+	s->iov[0].iov_len = 1;
+	s->iov[1].iov_base = (void *)buf;
+	s->iov[1].iov_len = len;
+	s->mh.msg_iov = s->iov + !torn;
+	s->mh.msg_iovlen = 1 + (size_t)torn;
+	s->cut = 0;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+static void cut_own_sections(void)
+{
+	int depth = __atomic_load_n(&tls_depth, __ATOMIC_RELAXED);
+
+	for (int i = 0; i < depth && i < SECTIONS_MAX; i++) {
+		struct section *s = &tls_section[i];
+		s->iov[0].iov_len = 0;
+		s->iov[1].iov_len = 0;
+		s->mh.msg_iovlen = UIO_MAXIOV + 1;
+		s->cut = 1;
+	}
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+/* Waits until no other thread of this process holds a number it loaded
+ * before ours moved.  A count leaked by a thread that never left its
+ * section (a longjmp out of a handler that interrupted it) is waited on
+ * for a bounded time only. */
+static void wait_for_others(pid_t pid)
+{
+	int depth = __atomic_load_n(&tls_depth, __ATOMIC_RELAXED), own[2] = {0, 0}, known[2] = {1, 1}, c;
+
+	for (int i = 0; i < depth && i < SECTIONS_MAX; i++)
+		for (int k = 0; k < 2; k++) {
+			int share = own_share[__atomic_load_n(&tls_section[i].phase, __ATOMIC_RELAXED)][k];
+			if (share < 0)
+				known[k] = 0;
+			else
+				own[k] += share;
+		}
+	/* both unknown (two nested sections, each on an update): the lower
+	 * bound, which may wait long, never too little */
+	c = known[0] || !known[1] ? 0 : 1;
+	for (long spins = 0; spins < 1000000; spins++) {
+		uint64_t v = __atomic_load_n(&in_flight[c], __ATOMIC_SEQ_CST);
+		if ((uint32_t)(v >> 32) != (uint32_t)pid || (int32_t)(uint32_t)v <= own[c])
+			break;
+		sched_yield();
+	}
+}
+
 /* First record of a forked child: a %p path gets a file of its own, other
- * destinations are shared.  Returns 0 when the record must be dropped. */
-static int adopt(pid_t pid)
+ * destinations are shared.  Returns 0 when this call has nothing more to
+ * do: another thread of the child is opening its file, and the record was
+ * written through a descriptor of its own (threads of a child that log
+ * while its first record opens the file lose nothing, SPEC §4), or the
+ * file cannot be opened. */
+static void write_alone(const char *buf, size_t len, pid_t pid);
+
+static int adopt(pid_t pid, const char *buf, size_t len)
 {
 	char msg[256];
 	int ok = 1;
 
-	if (!try_lock(pid))
+	if (sp_sink_kind != SINK_FILE || !sink.per_pid) {
+		__atomic_store_n(&sink.owner, pid, __ATOMIC_RELEASE);
+		return 1;
+	}
+	if (!try_lock(pid)) {
+		write_alone(buf, len, pid);
 		return 0;
+	}
 	if (__atomic_load_n(&sink.owner, __ATOMIC_ACQUIRE) != pid) {
-		if (sp_sink_kind == SINK_FILE && sink.per_pid) {
-			int inherited = sp_sink_descriptor, fd = open_file(pid, msg, sizeof msg);
-			if (fd < 0) {
-				stop(pid);
-				ok = 0;
-			} else {
-				__atomic_store_n(&sp_sink_descriptor, fd, __ATOMIC_SEQ_CST);
-				/* unless a raw syscall made that number the program's */
-				if (inherited >= 0 && still_ours(inherited))
-					real_close(inherited);
-			}
+		int inherited = sp_sink_descriptor, fd = open_file(pid, msg, sizeof msg);
+		if (fd < 0) {
+			stop(pid);
+			ok = 0;
+		} else {
+			__atomic_store_n(&sp_sink_descriptor, fd, __ATOMIC_SEQ_CST);
+			/* unless a raw syscall made that number the program's */
+			if (inherited >= 0 && still_ours(inherited))
+				real_close(inherited);
 		}
 		__atomic_store_n(&sink.owner, pid, __ATOMIC_RELEASE);
 	}
@@ -429,7 +669,14 @@ static int recover(pid_t pid)
 	return fd;
 }
 
-static ssize_t write_pipe(int fd, const struct iovec *iov, int n)
+static inline ssize_t write_vector(int fd, const struct section *s)
+{
+	return syscall(SYS_writev, fd, s->mh.msg_iov, s->mh.msg_iovlen);
+}
+
+/* SIGPIPE held off around the write; FLAGS: RWF_NOWAIT for a pipe whose
+ * description is the program's (blocking). */
+static ssize_t write_pipe(int fd, const struct section *s, int flags)
 {
 	sigset_t pipe_only, old, pending;
 	ssize_t rc;
@@ -440,12 +687,13 @@ static ssize_t write_pipe(int fd, const struct iovec *iov, int n)
 	sigprocmask(SIG_BLOCK, &pipe_only, &old);
 	sigpending(&pending);
 	was_pending = sigismember(&pending, SIGPIPE);
-	rc = writev(fd, iov, n);
+	rc = flags ? syscall(SYS_pwritev2, fd, s->mh.msg_iov, s->mh.msg_iovlen, -1L, -1L, flags)
+		   : write_vector(fd, s);
 	e = errno;
 	if (rc < 0 && e == EPIPE && !was_pending) {
 		/* take back the SIGPIPE our write raised, and only that one */
 		struct timespec zero = {0, 0};
-		while (sigtimedwait(&pipe_only, NULL, &zero) < 0 && errno == EINTR)
+		while (syscall(SYS_rt_sigtimedwait, &pipe_only, NULL, &zero, _NSIG / 8) < 0 && errno == EINTR)
 			;
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
@@ -453,41 +701,70 @@ static ssize_t write_pipe(int fd, const struct iovec *iov, int n)
 	return rc;
 }
 
-static ssize_t write_iov(int fd, int mode, struct iovec *iov, int n)
+/* A process in the background of its terminal, under `stty tostop`, is
+ * stopped by SIGTTOU when it writes there.  The program never wrote; its
+ * record is dropped instead (as a log that cannot be written now).
+ * SIGTTOU is held blocked from the check to the write, so that a job
+ * moved to the background in between writes (the kernel lets a process
+ * that blocks SIGTTOU write) rather than stops. */
+static ssize_t write_tty(int fd, const struct section *s)
 {
-	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+	sigset_t ttou, old;
+	struct termios t;
+	ssize_t rc;
+	pid_t fg;
+	int e;
 
+	sigemptyset(&ttou);
+	sigaddset(&ttou, SIGTTOU);
+	sigprocmask(SIG_BLOCK, &ttou, &old);
+	/* ENOTTY unless the terminal is our controlling one: no SIGTTOU then */
+	fg = tcgetpgrp(fd);
+	if (fg > 0 && fg != getpgrp() && tcgetattr(fd, &t) == 0 && (t.c_lflag & TOSTOP)) {
+		rc = -1;
+		e = EAGAIN;
+	} else {
+		rc = write_vector(fd, s);
+		e = errno;
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	errno = e;
+	return rc;
+}
+
+static ssize_t write_section(int fd, int mode, struct section *s)
+{
 	switch (mode) {
 	case WRITE_SEND:
-		return sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		return syscall(SYS_sendmsg, fd, &s->mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 	case WRITE_PIPE:
-		return write_pipe(fd, iov, n);
+		return write_pipe(fd, s, 0);
+	case WRITE_PIPE_SHARED:
+		return write_pipe(fd, s, RWF_NOWAIT);
+	case WRITE_TTY:
+		return write_tty(fd, s);
 	default:
-		/* write(2) skips writev's copy of the vector: ~140 ns a record */
-		return n == 1 ? write(fd, iov->iov_base, iov->iov_len) : writev(fd, iov, n);
+		return write_vector(fd, s);
 	}
 }
 
-/* Writes one record with one system call.  A write cut short (a full disk,
- * a stream socket whose buffer filled) leaves a torn line; the next record
- * then starts with a newline in the same write, so that only the torn one
- * is lost, not the one glued to it too.  Returns what write(2) did. */
-static ssize_t write_record(int fd, const char *buf, size_t len)
+/* A %p log's record written through a descriptor of its own, opened for
+ * this record alone, leaving the sink as it is. */
+static void write_alone(const char *buf, size_t len, pid_t pid)
 {
-	struct iovec iov[2] = {{(void *)"\n", 1}, {(void *)buf, len}};
-	int torn = __atomic_load_n(&sink.torn, __ATOMIC_RELAXED);
-	size_t want = len + (size_t)torn;
-	ssize_t rc = -1;
+	char path[PATH_MAX];
+	struct section s = {0};
+	dev_t dev;
+	ino_t ino;
+	mode_t mode;
+	int fd = open_log_path(pid, path);
 
-	for (int tries = 0; tries < 3; tries++) {
-		rc = write_iov(fd, sink.mode, iov + !torn, 1 + torn);
-		if (rc >= 0 || errno != EINTR)
-			break;
-	}
-	/* torn again unless all went, or just the newline that ends the line */
-	if (rc > 0)
-		__atomic_store_n(&sink.torn, (size_t)rc < want && !(torn && rc == 1), __ATOMIC_RELAXED);
-	return rc;
+	if (fd < 0)
+		return;
+	fill(&s, buf, len, 0);
+	if (identify(fd, &dev, &ino, &mode) == 0)
+		(void)write_section(fd, S_ISFIFO(mode) ? WRITE_PIPE : WRITE_PLAIN, &s);
+	real_close(fd);
 }
 
 /* A record of a vfork child, which runs on its parent's memory: written
@@ -501,28 +778,24 @@ static void write_borrowed(const char *buf, size_t len, pid_t pid)
 	int fd = __atomic_load_n(&sp_sink_descriptor, __ATOMIC_SEQ_CST);
 
 	if (sp_sink_kind == SINK_FILE && sink.per_pid) {
-		char path[PATH_MAX];
-		dev_t dev;
-		ino_t ino;
-		mode_t mode;
-		fd = open_log_path(pid, path);
-		if (fd < 0)
-			return;
-		struct iovec iov = {(void *)buf, len};
-		if (identify(fd, &dev, &ino, &mode) == 0)
-			(void)write_iov(fd, S_ISFIFO(mode) ? WRITE_PIPE : WRITE_PLAIN, &iov, 1);
-		real_close(fd);
+		write_alone(buf, len, pid);
 		return;
 	}
 	if (fd >= 0 && still_ours(fd)) {
-		struct iovec iov = {(void *)buf, len};
-		(void)write_iov(fd, sink.mode, &iov, 1);
+		struct section s = {0};
+		fill(&s, buf, len, 0);
+		(void)write_section(fd, sink.mode, &s);
 	}
 }
 
+/* Writes one record with one system call.  A write cut short (a full disk,
+ * a stream socket whose buffer filled) leaves a torn line; the next record
+ * then starts with a newline in the same write, so that only the torn one
+ * is lost, not the one glued to it too. */
 void sp_sink_write(const char *buf, size_t len, pid_t pid)
 {
-	int fd;
+	struct section *s;
+	int depth, fd;
 
 	if (__atomic_load_n(&sink.stopped, __ATOMIC_RELAXED) == pid)
 		return;
@@ -531,29 +804,64 @@ void sp_sink_write(const char *buf, size_t len, pid_t pid)
 			write_borrowed(buf, len, pid);
 			return;
 		}
-		if (!adopt(pid))
+		if (!adopt(pid, buf, len))
 			return;
 	}
-	__atomic_add_fetch(&sink.writers, 1, __ATOMIC_SEQ_CST);
-	tls_writing = 1;
-	fd = __atomic_load_n(&sp_sink_descriptor, __ATOMIC_SEQ_CST);
-	/* -1: a dup2 onto our descriptor found none free to move it to, or
-	 * it was closed under us by a raw syscall: a file is opened again
-	 * (once; if that fails too, logging stops) */
-	if (fd < 0 || !still_ours(fd))
-		fd = recover(pid);
-	if (fd >= 0) {
-		ssize_t rc = write_record(fd, buf, len);
+	depth = tls_depth;
+	if (depth >= SECTIONS_MAX)
+		return;
+	s = &tls_section[depth];
+	__atomic_store_n(&tls_depth, depth + 1, __ATOMIC_RELAXED);
+	set_phase(s, PH_ADD0);
+	count_in(&in_flight[0], pid);
+	set_phase(s, PH_ADD1);
+	count_in(&in_flight[1], pid);
+	set_phase(s, PH_IN);
+	/* a handler that moves the log may come back at once (a signal that
+	 * was pending while it ran): rounds it cut are not tries */
+	for (int tries = 0, rounds = 0; tries < 3 && rounds < 64; rounds++) {
+		int torn = __atomic_load_n(&sink.torn, __ATOMIC_RELAXED);
+		ssize_t rc;
+
+		fill(s, buf, len, torn);
+		fd = __atomic_load_n(&sp_sink_descriptor, __ATOMIC_SEQ_CST);
+		/* -1: a dup2 onto our descriptor found none free to move it to, or
+		 * it was closed under us by a raw syscall: a file is opened again
+		 * (once; if that fails too, logging stops).  A number a handler
+		 * moved the log from since it was loaded is not that case. */
+		if (fd < 0 || !still_ours(fd)) {
+			if (s->cut)
+				continue;
+			fd = recover(pid);
+		}
+		if (fd < 0)
+			break;
+		rc = write_section(fd, sink.mode, s);
+		/* emptied by a handler that moved the log before the call */
+		if (s->cut && rc <= 0)
+			continue;
+		tries++;
+		if (rc < 0 && errno == EINTR)
+			continue;
 		/* a restarted syslog daemon has a new /dev/log socket: connect
 		 * the same (datagram) socket to it again, and send once more */
 		if (rc < 0 && (errno == ECONNREFUSED || errno == ENOTCONN) && sp_sink_kind == SINK_SYSLOG &&
 		    real_connect(fd, (const struct sockaddr *)&syslog_addr, sizeof syslog_addr) == 0)
-			rc = write_record(fd, buf, len);
+			continue;
+		/* torn again unless all went, or just the newline that ends the line */
+		if (rc > 0)
+			__atomic_store_n(&sink.torn, (size_t)rc < len + (size_t)torn && !(torn && rc == 1),
+					 __ATOMIC_RELAXED);
 		if (rc < 0 && errno == EPIPE)
 			stop(pid);
+		break;
 	}
-	tls_writing = 0;
-	__atomic_sub_fetch(&sink.writers, 1, __ATOMIC_SEQ_CST);
+	set_phase(s, PH_SUB1);
+	count_out(&in_flight[1], pid);
+	set_phase(s, PH_SUB0);
+	count_out(&in_flight[0], pid);
+	set_phase(s, PH_OUT);
+	__atomic_store_n(&tls_depth, depth, __ATOMIC_RELAXED);
 }
 
 int sp_sink_confirm(int fd)
@@ -581,8 +889,7 @@ void sp_sink_evict(int fd)
 		moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	/* -1 when no descriptor is free: logging stops, the program goes on */
 	__atomic_store_n(&sp_sink_descriptor, moved, __ATOMIC_SEQ_CST);
-	if (!tls_writing)
-		for (long spins = 0; __atomic_load_n(&sink.writers, __ATOMIC_SEQ_CST) > 0 && spins < 1000000; spins++)
-			sched_yield();
+	cut_own_sections();
+	wait_for_others(getpid());
 	errno = e;
 }

@@ -24,7 +24,8 @@ static inline int sp_sink_active(void)
 int sp_sink_is_syslog(void);
 
 /* Writes one whole record with a single write(2); drops it when the
- * destination cannot take it now.  PID is the caller's getpid(). */
+ * destination cannot take it now (full, or a terminal whose background
+ * job `stty tostop` would stop).  PID is the caller's getpid(). */
 void sp_sink_write(const char *buf, size_t len, pid_t pid);
 
 /* The shim's descriptor, or -1. */
@@ -45,7 +46,9 @@ static inline int sp_sink_owns(int fd)
 }
 
 /* The program is about to dup2/dup3 onto our descriptor: move ours away
- * first, and wait until no thread is still writing to the old number. */
+ * first, wait until no other thread is still writing to the old number,
+ * and empty the writes of this thread that a signal handler (this call's
+ * caller) interrupted, which then write again where the log is now. */
 void sp_sink_evict(int fd);
 
 #endif

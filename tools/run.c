@@ -108,6 +108,30 @@ static void export_policy(const struct cli_policy_args *a)
 		unsetenv("SOCKPOLICY_FILE");
 }
 
+/* A log file named relatively is passed on absolute, as -f is, with each
+ * '%' of the directory doubled: %p and %% expand in the value given, never
+ * in the directory that makes it absolute (SPEC §2). */
+static void export_log(const char *log)
+{
+	char cwd[PATH_MAX];
+
+	if (log[0] == '/' || log[0] == '\0' || strcmp(log, "stderr") == 0 || strcmp(log, "-") == 0 ||
+	    strcmp(log, "syslog") == 0 || strncmp(log, "fd:", 3) == 0 || !getcwd(cwd, sizeof cwd)) {
+		setenv("SOCKPOLICY_LOG", log, 1);
+		return;
+	}
+	char *abs = cli_xmalloc(2 * strlen(cwd) + strlen(log) + 2), *o = abs;
+	for (const char *c = cwd; *c; c++) {
+		if (*c == '%')
+			*o++ = '%';
+		*o++ = *c;
+	}
+	*o++ = '/';
+	strcpy(o, log);
+	setenv("SOCKPOLICY_LOG", abs, 1);
+	free(abs);
+}
+
 int cli_cmd_run(int argc, char *argv[])
 {
 	struct cli_policy_args args = {NULL, NULL};
@@ -163,7 +187,7 @@ int cli_cmd_run(int argc, char *argv[])
 	if (cli_policy_given(&args))
 		export_policy(&args);
 	if (log)
-		setenv("SOCKPOLICY_LOG", log, 1);
+		export_log(log);
 	if (json)
 		setenv("SOCKPOLICY_LOG_FORMAT", "json", 1);
 	if (strict)
