@@ -61,6 +61,26 @@ static void fetch_addrs(int fd, unsigned needs, struct addrs *a)
 	}
 }
 
+/* What a size option became (SPEC §4 `effective`): the kernel doubles the
+ * value and caps it at rmem_max/wmem_max without a word.  Asked only when
+ * a record is written, so that an unlogged program pays nothing. */
+static __attribute__((noinline)) int read_effective(int fd, int opt, int *out)
+{
+	socklen_t len = sizeof *out;
+	int e = errno, ok;
+
+	opt = opt == SO_RCVBUF || opt == SO_RCVBUFFORCE ? SO_RCVBUF : SO_SNDBUF;
+	ok = real_getsockopt(fd, SOL_SOCKET, opt, out, &len) == 0 && len == sizeof *out;
+	errno = e;
+	return ok;
+}
+
+static inline int is_size_option(int level, int opt)
+{
+	return level == SOL_SOCKET &&
+	       (opt == SO_RCVBUF || opt == SO_SNDBUF || opt == SO_RCVBUFFORCE || opt == SO_SNDBUFFORCE);
+}
+
 static void log_setsockopt(int fd, enum sp_act action, int rc, int err, int level, int opt, const void *val,
 			   size_t len, const void *req, size_t req_len)
 {
@@ -75,6 +95,9 @@ static void log_setsockopt(int fd, enum sp_act action, int rc, int err, int leve
 		.value = {val, len},
 		.requested = {req, req_len},
 	};
+	/* ignore and deny never reached the kernel */
+	if (rc == 0 && is_size_option(level, opt) && action != SP_ACT_IGNORE && action != SP_ACT_DENY)
+		r.has_effective = read_effective(fd, opt, &r.effective);
 	sp_log(&r);
 }
 

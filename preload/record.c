@@ -417,6 +417,22 @@ static void put_sockaddr(struct out *o, const struct style *st, const struct sp_
 
 /* ---- option values ---- */
 
+/* Whether LEN is the length of a value of type T.  Anything else (a byte
+ * for an int option: 1 where the kernel wants 4) is shown as the bytes
+ * passed, as strace shows "\1", 1: a number would hide why the kernel
+ * said EINVAL. */
+static int exact_length(enum sp_vtype t, size_t len)
+{
+	switch (t) {
+	case SP_T_BOOL:
+	case SP_T_INT:
+	case SP_T_SIZE: return len == sizeof(int);
+	case SP_T_TIMEOUT: return len == sizeof(struct timeval);
+	case SP_T_LINGER: return len == sizeof(struct linger);
+	default: return 1;
+	}
+}
+
 static void put_value(struct out *o, const struct style *st, int level, int opt, const struct sp_bytes *b)
 {
 	int idx = sp_option_index(level, opt);
@@ -428,7 +444,7 @@ static void put_value(struct out *o, const struct style *st, int level, int opt,
 		put(o, st->json ? "null" : "?");
 		return;
 	}
-	if (t != SP_T_OPAQUE && sp_value_decode(t, b->p, b->len, &v) == 0) {
+	if (t != SP_T_OPAQUE && exact_length(t, b->len) && sp_value_decode(t, b->p, b->len, &v) == 0) {
 		switch (t) {
 		case SP_T_STRING:
 			put_string(o, st, v.str, v.slen);
@@ -615,6 +631,10 @@ size_t sp_record_json(const struct sp_record *r, const struct sp_record_meta *m,
 			put(&o, ",\"requested\":");
 			put_value(&o, &json, r->level, r->opt, &r->requested);
 		}
+		if (r->has_effective) {
+			put(&o, ",\"effective\":");
+			put_ll(&o, r->effective);
+		}
 		break;
 	}
 	}
@@ -692,6 +712,12 @@ static size_t text_body(const struct sp_record *r, const struct sp_record_meta *
 			put(&o, desc);
 			put_ch(&o, ')');
 		}
+	}
+	/* after the result, as strace notes what a call did: "= 0 (Timeout)" */
+	if (r->has_effective) {
+		put(&o, " (effective ");
+		put_ll(&o, r->effective);
+		put_ch(&o, ')');
 	}
 	if (r->action != SP_ACT_PASS) {
 		put(&o, " [");

@@ -50,6 +50,10 @@ struct sp_record {
 	int level, opt;             /* setsockopt, getsockopt */
 	struct sp_bytes value;      /* what reached the kernel, or what it returned */
 	struct sp_bytes requested;  /* force, clamp: what the program asked for */
+	/* setsockopt of a size option that succeeded: what getsockopt read
+	 * back right after (the kernel doubles and caps sizes) */
+	int has_effective;
+	int effective;
 };
 
 struct sp_record_meta {

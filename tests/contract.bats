@@ -92,7 +92,7 @@ SO_REUSEADDR=0"
 	assert_eq "$stderr" "sockpolicy: SOCKPOLICY:1:1: unknown option 'SO_REUSEADR' (did you mean 'SO_REUSEADDR'?)"
 	# run refuses a bad policy on stderr; the command's output is its own
 	run --separate-stderr bare "$CLI" run -p 'SO_REUSEADR=1' -- echo started
-	[ "$status" -eq 2 ]
+	[ "$status" -eq 125 ]
 	assert_eq "$output" ""
 	assert_contains "$stderr" "sockpolicy: SOCKPOLICY:1:1: unknown option 'SO_REUSEADR'"
 	run --separate-stderr bare "$CLI" run -p 'SO_REUSEADDR=1' -- echo started

@@ -20,8 +20,11 @@ TS_RE='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z'
 	[ "${#lines[@]}" -eq 7 ]
 	[[ "${lines[0]}" =~ ^$TS_RE\ ${pid_re}socket\(AF_INET,\ SOCK_STREAM,\ 0\)\ =\ 3$ ]]
 	[[ "${lines[1]}" =~ ^$TS_RE\ ${pid_re}setsockopt\(3,\ SOL_SOCKET,\ SO_REUSEADDR,\ 1\)\ =\ 0\ \[inject\]$ ]]
-	[[ "${lines[2]}" =~ ^$TS_RE\ ${pid_re}setsockopt\(3,\ SOL_SOCKET,\ SO_SNDBUF,\ 1048576\)\ =\ 0\ \[inject\]$ ]]
-	[[ "${lines[3]}" =~ ${pid_re}setsockopt\(3,\ SOL_SOCKET,\ SO_SNDBUF,\ 4096\ -\>\ 1048576\)\ =\ 0\ \[force\]$ ]]
+	# a size option shows what the kernel made of it: doubled, capped
+	wmem_max=$(cat /proc/sys/net/core/wmem_max)
+	eff=$((2 * (wmem_max < 1048576 ? wmem_max : 1048576)))
+	[[ "${lines[2]}" =~ ^$TS_RE\ ${pid_re}setsockopt\(3,\ SOL_SOCKET,\ SO_SNDBUF,\ 1048576\)\ =\ 0\ \(effective\ $eff\)\ \[inject\]$ ]]
+	[[ "${lines[3]}" =~ ${pid_re}setsockopt\(3,\ SOL_SOCKET,\ SO_SNDBUF,\ 4096\ -\>\ 1048576\)\ =\ 0\ \(effective\ $eff\)\ \[force\]$ ]]
 	[[ "${lines[4]}" =~ ${pid_re}bind\(3,\ 127\.0\.0\.1:0\)\ =\ 0$ ]]
 	[[ "${lines[5]}" =~ ${pid_re}listen\(3,\ 16\)\ =\ 0$ ]]
 	[[ "${lines[6]}" =~ ${pid_re}getsockopt\(999,\ SOL_SOCKET,\ SO_RCVBUF\)\ =\ -1\ EBADF\ \(Bad\ file\ descriptor\)$ ]]

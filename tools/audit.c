@@ -2,6 +2,7 @@
  * it did.  Children log into the same file: it is opened O_APPEND and each
  * record is one write(2), so lines stay whole. */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
@@ -9,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,8 +27,11 @@ static const char audit_usage[] =
 	"                    is a temporary file, removed afterwards\n"
 	"  -h, --help        show this help and exit\n"
 	"\n"
-	"Exit status: CMD's (128+N when a signal N ended it); 2 for bad usage;\n"
-	"126 when CMD cannot run, 127 when it is not found.\n";
+	"SIGINT, SIGTERM, SIGHUP and SIGQUIT go on to CMD, and the summary follows\n"
+	"when it has ended.\n"
+	"\n"
+	"Exit status: CMD's (128+N when a signal N ended it); 125 for bad usage or\n"
+	"sockpolicy's own failure; 126 when CMD cannot run, 127 when it is not found.\n";
 
 static const struct option audit_options[] = {
 	{"output", required_argument, NULL, 'o'},
@@ -33,37 +39,109 @@ static const struct option audit_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
-/* Opens the log: LOG truncated, or a new temporary file.  Sets *PATH to
- * its absolute path (malloc'd).  Returns 0, or -1 after a message. */
-static int open_log(const char *log, char **path)
+/* The log every process of the audit appends to.  It is reached by a path,
+ * not handed down as a descriptor: programs close the descriptors they did
+ * not open before they exec (Python's subprocess, daemons), and the
+ * programs they start would log nothing.  A program that becomes another
+ * user (runuser, a server dropping root) must still be able to open it:
+ * the file is writable by all (never readable) and sits in a directory of
+ * its own that others may pass through but not list, under a name nobody
+ * else is told. */
+struct audit_log {
+	char *dir;  /* the private directory */
+	char *path; /* the shared log in it */
+	int keep;   /* -o LOG: its descriptor, to copy the records into; else -1 */
+	const char *keep_name;
+};
+
+static void log_remove(struct audit_log *l)
 {
+	if (l->path) {
+		unlink(l->path);
+		free(l->path);
+		l->path = NULL;
+	}
+	if (l->dir) {
+		rmdir(l->dir);
+		free(l->dir);
+		l->dir = NULL;
+	}
+	if (l->keep >= 0)
+		close(l->keep);
+	l->keep = -1;
+}
+
+/* Opens -o LOG now (truncated; so that a bad path is told before CMD
+ * runs) and makes the shared log.  Returns 0, or -1 after a message. */
+static int open_log(const char *log, struct audit_log *l)
+{
+	const char *tmp = getenv("TMPDIR");
 	int fd;
 
+	*l = (struct audit_log){NULL, NULL, -1, log};
 	if (log) {
-		char cwd[PATH_MAX];
-		if (log[0] == '/')
-			*path = cli_xstrdup(log);
-		else if (getcwd(cwd, sizeof cwd))
-			*path = cli_xasprintf("%s/%s", cwd, log);
-		else {
-			cli_error("cannot find the current directory: %s", strerror(errno));
+		/* O_NOFOLLOW: as the library refuses a symlink */
+		l->keep = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (l->keep < 0) {
+			cli_error("%s: cannot open the log: %s", log, strerror(errno));
 			return -1;
 		}
-		/* O_NOFOLLOW: the library would refuse a symlink anyway */
-		fd = open(*path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	} else {
-		const char *tmp = getenv("TMPDIR");
-		*path = cli_xasprintf("%s/sockpolicy-audit.XXXXXX.json", tmp && tmp[0] == '/' ? tmp : "/tmp");
-		fd = mkostemps(*path, 5, O_CLOEXEC);
 	}
-	if (fd < 0) {
-		cli_error("%s: cannot open the log: %s", *path, strerror(errno));
-		free(*path);
-		*path = NULL;
+	l->dir = cli_xasprintf("%s/sockpolicy-audit.XXXXXX", tmp && tmp[0] == '/' ? tmp : "/tmp");
+	if (!mkdtemp(l->dir)) {
+		cli_error("%s: cannot make a directory for the log: %s", l->dir, strerror(errno));
+		free(l->dir);
+		l->dir = NULL;
+		log_remove(l);
+		return -1;
+	}
+	l->path = cli_xasprintf("%s/log.XXXXXX.json", l->dir);
+	fd = mkostemps(l->path, 5, O_CLOEXEC);
+	/* modes set explicitly: the umask must not take them away */
+	if (fd < 0 || chmod(l->dir, 0711) < 0 || fchmod(fd, 0622) < 0) {
+		cli_error("%s: cannot make the log: %s", l->path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		else {
+			free(l->path);
+			l->path = NULL;
+		}
+		log_remove(l);
 		return -1;
 	}
 	close(fd);
 	return 0;
+}
+
+/* -o LOG: what was logged until CMD ended, copied from the shared log. */
+static void keep_log(const struct audit_log *l)
+{
+	char buf[65536];
+	ssize_t n = 0;
+	int in;
+
+	if (l->keep < 0)
+		return;
+	in = open(l->path, O_RDONLY | O_CLOEXEC);
+	if (in < 0) {
+		cli_error("%s: cannot read the log: %s", l->path, strerror(errno));
+		return;
+	}
+	while ((n = read(in, buf, sizeof buf)) > 0) {
+		for (ssize_t off = 0, w; off < n; off += w) {
+			w = write(l->keep, buf + off, (size_t)(n - off));
+			if (w < 0 && errno == EINTR)
+				w = 0;
+			else if (w < 0) {
+				cli_error("%s: cannot write the log: %s", l->keep_name, strerror(errno));
+				close(in);
+				return;
+			}
+		}
+	}
+	if (n < 0)
+		cli_error("%s: cannot read the log: %s", l->path, strerror(errno));
+	close(in);
 }
 
 /* PATH with '%' doubled: SOCKPOLICY_LOG expands %p and %%, and this log is
@@ -94,29 +172,117 @@ static void set_environment(const char *path)
 	free(escaped);
 }
 
+/* The signals that go on to CMD.  The terminal's ^C and ^\ reach CMD by
+ * itself, as one of the foreground process group; a signal sent to audit
+ * alone (kill, timeout) is passed on, and the summary still follows once
+ * CMD has ended. */
+static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+#define NFORWARDED (sizeof forwarded / sizeof forwarded[0])
+
+static volatile pid_t cmd_pid;
+static pid_t own_group;
+
+static void forward(int sig, siginfo_t *si, void *ctx)
+{
+	pid_t pid = cmd_pid;
+	int e = errno;
+
+	(void)ctx;
+	/* SI_KERNEL: the terminal sent it to the whole group, CMD too */
+	if (pid > 0 && !(si->si_code == SI_KERNEL && getpgid(pid) == own_group))
+		kill(pid, sig);
+	errno = e;
+}
+
+/* CMD's descendants that outlived it: orphans come to audit (a child
+ * subreaper).  Reaps the ones that ended; returns how many still run and
+ * lists up to a few of them in BUF as "PID (NAME)". */
+static int count_survivors(char *buf, size_t size)
+{
+	pid_t me = getpid(), pid;
+	int n = 0, status;
+	size_t len = 0;
+	char line[512];
+	DIR *proc;
+	struct dirent *d;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		;
+	buf[0] = '\0';
+	if (pid < 0)
+		return 0; /* ECHILD: none left */
+	proc = opendir("/proc");
+	if (!proc)
+		return -1;
+	while ((d = readdir(proc))) {
+		char stat[300], *name, *end;
+		long ppid;
+		FILE *f;
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		snprintf(stat, sizeof stat, "/proc/%s/stat", d->d_name);
+		f = fopen(stat, "re");
+		if (!f)
+			continue;
+		if (!fgets(line, sizeof line, f))
+			line[0] = '\0';
+		fclose(f);
+		/* PID (COMM) STATE PPID ...: COMM may hold spaces and ')' */
+		name = strchr(line, '(');
+		end = strrchr(line, ')');
+		if (!name || !end || end < name || sscanf(end + 1, " %*c %ld", &ppid) != 1 || ppid != me)
+			continue;
+		*end = '\0';
+		if (n < 4 && len < size)
+			len += (size_t)snprintf(buf + len, size - len, "%s%s (%s)", n ? ", " : "", d->d_name,
+						name + 1);
+		n++;
+	}
+	closedir(proc);
+	if (n > 4 && len < size)
+		snprintf(buf + len, size - len, ", ...");
+	return n;
+}
+
 /* Runs CMD and waits for it.  Returns its exit status, or 128+N when a
  * signal N ended it; *STARTED tells whether it ran at all (else 126/127
  * was returned after a message). */
 static int run_and_wait(char *const cmd[], int *started)
 {
-	struct sigaction ign = {.sa_handler = SIG_IGN}, old_int, old_quit;
+	struct sigaction act = {.sa_sigaction = forward, .sa_flags = SA_SIGINFO | SA_RESTART};
+	struct sigaction old[NFORWARDED];
+	sigset_t block, saved_mask;
 	int pipefd[2], status, err = 0, rc;
+	siginfo_t info;
 	pid_t pid;
 	ssize_t n;
 
 	*started = 0;
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		cli_error("pipe: %s", strerror(errno));
-		return CLI_EX_NOEXEC;
+		return CLI_EX_FAIL;
 	}
-	/* like system(3): ^C goes to CMD, and the summary still follows */
-	sigaction(SIGINT, &ign, &old_int);
-	sigaction(SIGQUIT, &ign, &old_quit);
+	own_group = getpgrp();
+	/* daemons CMD leaves behind come to us, so that we can tell */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	/* held until CMD's pid is known, so that none is lost */
+	sigemptyset(&block);
+	for (size_t i = 0; i < NFORWARDED; i++)
+		sigaddset(&block, forwarded[i]);
+	sigprocmask(SIG_BLOCK, &block, &saved_mask);
+	sigemptyset(&act.sa_mask);
+	for (size_t i = 0; i < NFORWARDED; i++) {
+		sigaction(forwarded[i], NULL, &old[i]);
+		/* an ignored signal stays ignored, for audit and for CMD (nohup) */
+		if (old[i].sa_handler != SIG_IGN)
+			sigaction(forwarded[i], &act, NULL);
+	}
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
-		sigaction(SIGINT, &old_int, NULL);
-		sigaction(SIGQUIT, &old_quit, NULL);
+		for (size_t i = 0; i < NFORWARDED; i++)
+			sigaction(forwarded[i], &old[i], NULL);
+		sigprocmask(SIG_SETMASK, &saved_mask, NULL);
 		close(pipefd[0]);
 		execvp(cmd[0], cmd);
 		err = errno;
@@ -130,13 +296,21 @@ static int run_and_wait(char *const cmd[], int *started)
 	if (pid < 0) {
 		cli_error("fork: %s", strerror(errno));
 		close(pipefd[0]);
-		rc = CLI_EX_NOEXEC;
+		sigprocmask(SIG_SETMASK, &saved_mask, NULL);
+		rc = CLI_EX_FAIL;
 		goto out;
 	}
+	cmd_pid = pid;
+	sigprocmask(SIG_SETMASK, &saved_mask, NULL);
 	do
 		n = read(pipefd[0], &err, sizeof err);
 	while (n < 0 && errno == EINTR);
 	close(pipefd[0]);
+	/* ended but not reaped: its pid cannot be reused while a late signal
+	 * is still being forwarded to it */
+	while (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT) < 0 && errno == EINTR)
+		;
+	cmd_pid = 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (n == (ssize_t)sizeof err) {
@@ -147,16 +321,17 @@ static int run_and_wait(char *const cmd[], int *started)
 	*started = 1;
 	rc = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 out:
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGQUIT, &old_quit, NULL);
+	for (size_t i = 0; i < NFORWARDED; i++)
+		sigaction(forwarded[i], &old[i], NULL);
 	return rc;
 }
 
 int cli_cmd_audit(int argc, char *argv[])
 {
 	const char *log = NULL;
-	char *path = NULL;
-	int c, rc, started;
+	char survivors[256];
+	struct audit_log l;
+	int c, rc, started, left;
 	FILE *f;
 
 	opterr = 0;
@@ -169,30 +344,40 @@ int cli_cmd_audit(int argc, char *argv[])
 			fputs(audit_usage, stdout);
 			return 0;
 		default:
-			return cli_bad_option("audit", c, argv);
+			cli_bad_option("audit", c, argv);
+			return CLI_EX_FAIL;
 		}
 	}
-	if (optind == argc)
-		return cli_usage_error("audit", "no command to run");
-	if (cli_setup_preload_for(argv[optind]) != 0 || open_log(log, &path) < 0)
-		return CLI_EX_USAGE;
-	set_environment(path);
+	if (optind == argc) {
+		cli_usage_error("audit", "no command to run");
+		return CLI_EX_FAIL;
+	}
+	if (cli_setup_preload_for(argv[optind]) != 0 || open_log(log, &l) < 0)
+		return CLI_EX_FAIL;
+	set_environment(l.path);
 	cli_warn_unreachable(argv[optind]);
 	rc = run_and_wait(argv + optind, &started);
 	if (started) {
-		f = fopen(path, "re");
+		left = count_survivors(survivors, sizeof survivors);
+		keep_log(&l);
+		f = fopen(l.path, "re");
 		if (!f) {
-			cli_error("%s: cannot read the log: %s", path, strerror(errno));
+			cli_error("%s: cannot read the log: %s", l.path, strerror(errno));
 		} else {
 			struct cli_summary *s = cli_summary_new();
-			if (cli_summary_read(s, f, path) == 0)
+			if (cli_summary_read(s, f, log ? log : l.path) == 0) {
 				cli_summary_print_text(s, stdout);
+				cli_summary_print_hints(s, stdout);
+			}
 			cli_summary_free(s);
 			fclose(f);
 		}
+		if (left > 0)
+			cli_warn("%d process%s that %s started still run%s: %s; the summary covers what was "
+				 "logged until %s ended",
+				 left, left == 1 ? "" : "es", argv[optind], left == 1 ? "s" : "", survivors,
+				 argv[optind]);
 	}
-	if (!log)
-		unlink(path);
-	free(path);
+	log_remove(&l);
 	return rc;
 }

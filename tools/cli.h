@@ -13,7 +13,10 @@
 #include "../preload/policy_load.h"
 
 /* Exit statuses of SPEC §5 (env(1) uses the same 126 and 127). */
-#define CLI_EX_USAGE 2     /* a bad policy or bad usage */
+#define CLI_EX_USAGE 2     /* check, report: a bad policy, input or usage */
+/* run, audit: sockpolicy's own failure (bad policy, usage), kept apart
+ * from CMD's own statuses as env(1) and timeout(1) do */
+#define CLI_EX_FAIL 125
 #define CLI_EX_NOEXEC 126  /* CMD found but could not be run */
 #define CLI_EX_NOTFOUND 127 /* CMD not found */
 
@@ -140,11 +143,32 @@ void cli_summary_free(struct cli_summary *s);
 int cli_summary_read(struct cli_summary *s, FILE *f, const char *name);
 /* Adds one record: the canonical JSON texts of its fields ("null" when
  * absent) and the errno name or NULL. */
-void cli_summary_add(struct cli_summary *s, const char *const key[CLI_NKEYS], const char *err);
+struct cli_tally *cli_summary_add(struct cli_summary *s, const char *const key[CLI_NKEYS], const char *err);
 /* The readable table (audit, report). */
 void cli_summary_print_text(struct cli_summary *s, FILE *out);
+/* After the table: one line per recognisable failure, with its fix
+ * (a value byte-swapped, a size capped, a capability missing...). */
+void cli_summary_print_hints(struct cli_summary *s, FILE *out);
 /* The JSON array of {prog, call, level, opt, value, action, count}. */
 void cli_summary_print_json(struct cli_summary *s, FILE *out);
+
+/* ---- host.c: this machine's limits (check --host, the audit's hints) ---- */
+#define CLI_CAP_NET_ADMIN 12
+#define CLI_CAP_NET_RAW 13
+
+/* The capability ("CAP_NET_ADMIN") the kernel wants before it sets OPT
+ * (to VALUE when HAS_VALUE), or NULL; *WHEN says in which case, when not
+ * always ("for a priority outside 0..6"), else NULL. */
+const char *cli_option_capability(const char *opt, long long value, int has_value, const char **when);
+int cli_capability_number(const char *name);
+/* Whether this process holds capability CAP (CapEff of /proc/self/status);
+ * 1 when that cannot be read. */
+int cli_have_capability(int cap);
+/* The value of sysctl NAME ("net.core.rmem_max") into BUF, trimmed.
+ * Returns 0, or -1 when it cannot be read. */
+int cli_sysctl(const char *name, char *buf, size_t size);
+/* Whether WORD is one of the space-separated words of LIST. */
+int cli_word_in(const char *list, const char *word);
 
 /* ---- the commands: each takes its own argv (argv[0] is its name) ---- */
 int cli_cmd_run(int argc, char *argv[]);

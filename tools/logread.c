@@ -83,6 +83,7 @@ static const char *add_record(struct cli_summary *s, struct json_object *rec)
 {
 	const char *prog, *call, *action, *err = NULL;
 	struct json_object *level, *opt, *e;
+	struct cli_tally *t;
 	char *key[CLI_NKEYS];
 
 	if (!json_object_is_type(rec, json_type_object))
@@ -105,7 +106,12 @@ static const char *add_record(struct cli_summary *s, struct json_object *rec)
 	key[CLI_K_OPT] = canonical(opt);
 	key[CLI_K_VALUE] = value_text(rec, call);
 	key[CLI_K_ACTION] = canonical(json_object_object_get(rec, "action"));
-	cli_summary_add(s, (const char *const *)key, err);
+	t = cli_summary_add(s, (const char *const *)key, err);
+	if (json_object_object_get_ex(rec, "effective", &e)) {
+		char *eff = canonical(e);
+		cli_tally_effective(t, eff);
+		free(eff);
+	}
 	for (int k = 0; k < CLI_NKEYS; k++)
 		free(key[k]);
 	return NULL;

@@ -2,6 +2,8 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "cli.h"
@@ -75,21 +77,38 @@ int cli_cmd_options(int argc, char *argv[])
 	}
 	if (optind < argc)
 		return cli_usage_error("options", "unexpected argument '%s'", argv[optind]);
-	printf("%-22s %-12s %-7s %-8s %-7s %-10s %s\n", "OPTION", "LEVEL", "NUMBER", "TYPE", "FITS", "NOTE",
-	       "VALUES");
+	/* column widths from the cells: names grow with the table */
+	enum { NCOL = 7 };
+	static const char *const head[NCOL] = {"OPTION", "LEVEL", "NUMBER", "TYPE", "FITS", "NOTE", "VALUES"};
+	char (*cells)[NCOL][96] = cli_xmalloc(sp_option_count * sizeof *cells);
+	size_t width[NCOL];
+
+	for (int k = 0; k < NCOL; k++)
+		width[k] = strlen(head[k]);
 	for (unsigned i = 0; i < sp_option_count; i++) {
 		const struct sp_option *o = &sp_options[i];
-		char num[32], values[96];
 		const char *note = o->flags & SP_OPT_READONLY  ? "read-only"
 				   : o->flags & SP_OPT_LOGONLY ? "log-only"
 							       : "-";
-		snprintf(num, sizeof num, "%d/%d", o->level, o->opt);
+		snprintf(cells[i][0], sizeof cells[i][0], "%s", o->name);
+		snprintf(cells[i][1], sizeof cells[i][1], "%s", level_name(o->level));
+		snprintf(cells[i][2], sizeof cells[i][2], "%d/%d", o->level, o->opt);
+		snprintf(cells[i][3], sizeof cells[i][3], "%s", sp_vtype_name((enum sp_vtype)o->vtype));
+		snprintf(cells[i][4], sizeof cells[i][4], "%s", sp_fit_name((enum sp_fit)o->fit));
+		snprintf(cells[i][5], sizeof cells[i][5], "%s", note);
 		if (o->flags & (SP_OPT_READONLY | SP_OPT_LOGONLY))
-			snprintf(values, sizeof values, "-");
+			snprintf(cells[i][6], sizeof cells[i][6], "-");
 		else
-			range(o, values, sizeof values);
-		printf("%-22s %-12s %-7s %-8s %-7s %-10s %s\n", o->name, level_name(o->level), num,
-		       sp_vtype_name((enum sp_vtype)o->vtype), sp_fit_name((enum sp_fit)o->fit), note, values);
+			range(o, cells[i][6], sizeof cells[i][6]);
+		for (int k = 0; k < NCOL; k++)
+			if (strlen(cells[i][k]) > width[k])
+				width[k] = strlen(cells[i][k]);
 	}
+	for (unsigned i = 0; i <= sp_option_count; i++) {
+		for (int k = 0; k < NCOL - 1; k++)
+			printf("%-*s ", (int)width[k], i == 0 ? head[k] : cells[i - 1][k]);
+		printf("%s\n", i == 0 ? head[NCOL - 1] : cells[i - 1][NCOL - 1]);
+	}
+	free(cells);
 	return 0;
 }

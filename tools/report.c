@@ -9,8 +9,9 @@
 static const char report_usage[] =
 	"Usage: sockpolicy report [--json] LOG...\n"
 	"Summarise JSON logs (SOCKPOLICY_LOG_FORMAT=json): per program, call, level\n"
-	"and option, how often, with which values, actions and errors.  LOG - reads\n"
-	"standard input.\n"
+	"and option, how often, with which values, what the kernel made of them,\n"
+	"actions and errors, and a hint under the table for a failure whose cause\n"
+	"is recognisable.  LOG - reads standard input.\n"
 	"\n"
 	"      --json   print a JSON array of\n"
 	"               {prog, call, level, opt, value, action, count}\n"
@@ -71,8 +72,10 @@ int cli_cmd_report(int argc, char *argv[])
 	if (rc == 0) {
 		if (json)
 			cli_summary_print_json(s, stdout);
-		else
+		else {
 			cli_summary_print_text(s, stdout);
+			cli_summary_print_hints(s, stdout);
+		}
 	}
 	cli_summary_free(s);
 	return rc;

@@ -25,8 +25,9 @@ static const char run_usage[] =
 	"\n"
 	"-p and -f replace SOCKPOLICY and SOCKPOLICY_FILE; without them, the inherited\n"
 	"ones (or /etc/sockpolicy.conf) are checked.  A bad policy is refused before\n"
-	"CMD starts.  Exit status: CMD's; 2 for a bad policy or usage; 126 when CMD\n"
-	"cannot run, 127 when it is not found.  See sockpolicy(1).\n";
+	"CMD starts.  Exit status: CMD's (128+N when a signal N ended it); 125 for a\n"
+	"bad policy, bad usage or sockpolicy's own failure; 126 when CMD cannot run,\n"
+	"127 when it is not found.  See sockpolicy(1).\n";
 
 enum { OPT_JSON = 256, OPT_STRICT, OPT_PRINT_ENV };
 
@@ -138,14 +139,14 @@ int cli_cmd_run(int argc, char *argv[])
 	struct sp_policy policy;
 	struct sp_load in;
 	const char *log = NULL;
-	int json = 0, strict = 0, show_env = 0, c, rc = CLI_EX_USAGE;
+	int json = 0, strict = 0, show_env = 0, c, rc = CLI_EX_FAIL;
 	char **cmd;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:p:f:l:h", run_options, NULL)) != -1) {
 		int took = cli_policy_option(&args, c, optarg, "run");
 		if (took < 0)
-			return CLI_EX_USAGE;
+			return CLI_EX_FAIL;
 		if (took)
 			continue;
 		switch (c) {
@@ -167,13 +168,15 @@ int cli_cmd_run(int argc, char *argv[])
 			return 0;
 		default:
 			cli_policy_args_free(&args);
-			return cli_bad_option("run", c, argv);
+			cli_bad_option("run", c, argv);
+			return CLI_EX_FAIL;
 		}
 	}
 	cmd = argv + optind;
 	if (!cmd[0] && !show_env) {
 		cli_policy_args_free(&args);
-		return cli_usage_error("run", "no command to run");
+		cli_usage_error("run", "no command to run");
+		return CLI_EX_FAIL;
 	}
 
 	cli_policy_input(&args, &in);

@@ -31,6 +31,9 @@ void cli_summary_free(struct cli_summary *s)
 		for (size_t e = 0; e < t->nerrs; e++)
 			free(t->errs[e].name);
 		free(t->errs);
+		for (size_t e = 0; e < t->neffs; e++)
+			free(t->effs[e].name);
+		free(t->effs);
 	}
 	free(s->t);
 	free(s->slots);
@@ -129,24 +132,35 @@ static struct cli_tally *find_or_add(struct cli_summary *s, const char *const ke
 	return t;
 }
 
-void cli_summary_add(struct cli_summary *s, const char *const key[CLI_NKEYS], const char *err)
+static void count_name(struct cli_errcount **v, size_t *n, const char *name)
 {
-	struct cli_tally *t = find_or_add(s, key);
 	size_t e;
 
-	t->count++;
-	if (!err)
-		return;
-	for (e = 0; e < t->nerrs; e++)
-		if (strcmp(t->errs[e].name, err) == 0)
+	for (e = 0; e < *n; e++)
+		if (strcmp((*v)[e].name, name) == 0)
 			break;
-	if (e == t->nerrs) {
-		t->errs = cli_xrealloc(t->errs, (t->nerrs + 1) * sizeof *t->errs);
-		t->errs[e].name = cli_xstrdup(err);
-		t->errs[e].count = 0;
-		t->nerrs++;
+	if (e == *n) {
+		*v = cli_xrealloc(*v, (*n + 1) * sizeof **v);
+		(*v)[e].name = cli_xstrdup(name);
+		(*v)[e].count = 0;
+		(*n)++;
 	}
-	t->errs[e].count++;
+	(*v)[e].count++;
+}
+
+struct cli_tally *cli_summary_add(struct cli_summary *s, const char *const key[CLI_NKEYS], const char *err)
+{
+	struct cli_tally *t = find_or_add(s, key);
+
+	t->count++;
+	if (err)
+		count_name(&t->errs, &t->nerrs, err);
+	return t;
+}
+
+void cli_tally_effective(struct cli_tally *t, const char *effective)
+{
+	count_name(&t->effs, &t->neffs, effective);
 }
 
 static int call_rank(const char *call)

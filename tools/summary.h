@@ -20,6 +20,8 @@ struct cli_tally {
 	size_t seq; /* order of first appearance */
 	struct cli_errcount *errs;
 	size_t nerrs;
+	struct cli_errcount *effs; /* SPEC §4 `effective`: what the socket got */
+	size_t neffs;
 };
 
 struct cli_summary {
@@ -32,6 +34,9 @@ struct cli_summary {
 /* Sorts the tallies into table order: program, call (in SPEC order), level,
  * option, then first appearance. */
 void cli_summary_sort(struct cli_summary *s);
+
+/* Counts one `effective` (its JSON text) read back after T's value. */
+void cli_tally_effective(struct cli_tally *t, const char *effective);
 
 /* Whether tallies A and B fall in the same table row. */
 int cli_same_row(const struct cli_tally *a, const struct cli_tally *b);

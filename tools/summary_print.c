@@ -7,10 +7,10 @@
 /* At most this many values are listed in a row of the table. */
 #define MAX_VALUES 8
 
-enum { COL_PROG, COL_CALL, COL_LEVEL, COL_OPT, COL_COUNT, COL_ACTIONS, COL_ERRORS, COL_VALUES, NCOLS };
+enum { COL_PROG, COL_CALL, COL_LEVEL, COL_OPT, COL_COUNT, COL_ACTIONS, COL_ERRORS, COL_VALUES, COL_EFFECTIVE, NCOLS };
 
 static const char *const headings[NCOLS] = {
-	"PROG", "CALL", "LEVEL", "OPTION", "COUNT", "ACTIONS", "ERRORS", "VALUES",
+	"PROG", "CALL", "LEVEL", "OPTION", "COUNT", "ACTIONS", "ERRORS", "VALUES", "EFFECTIVE",
 };
 
 struct item {
@@ -94,6 +94,58 @@ static char *join(struct list *l, int always_count, size_t max)
 	return out;
 }
 
+/* Whether the "/"-separated LIST holds ITEM. */
+static int has_item(const char *list, const char *item)
+{
+	size_t n = strlen(item);
+
+	for (const char *p = list; *p; p = strchr(p, '/') ? strchr(p, '/') + 1 : p + strlen(p))
+		if (strncmp(p, item, n) == 0 && (p[n] == '/' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+/* What the kernel made of each value shown (SPEC §4 `effective`), in the
+ * order of the VALUES cell: "131072, -, 8388608", "-" for a value that has
+ * none (a failed call, an option that is no size); "-" alone when no value
+ * has one.  A value that gave several (sockets of different limits) shows
+ * them joined by "/". */
+static char *effective_cell(const struct cli_tally *t, size_t n, const struct list *values, size_t max)
+{
+	size_t size = 2, len = 0;
+	int any = 0;
+	char *out;
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t e = 0; e < t[i].neffs; e++) {
+			size += strlen(t[i].effs[e].name) + 1;
+			any = 1;
+		}
+	if (!any)
+		return cli_xstrdup("-");
+	size += (values->n + 1) * 4 + 32;
+	out = cli_xmalloc(size);
+	out[0] = '\0';
+	for (size_t v = 0; v < values->n && v < max; v++) {
+		size_t start;
+		len += (size_t)snprintf(out + len, size - len, "%s", v ? ", " : "");
+		start = len;
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(t[i].shown[CLI_K_VALUE], values->v[v].text) != 0)
+				continue;
+			for (size_t e = 0; e < t[i].neffs; e++)
+				if (!has_item(out + start, t[i].effs[e].name))
+					len += (size_t)snprintf(out + len, size - len, "%s%s",
+								len > start ? "/" : "", t[i].effs[e].name);
+		}
+		if (len == start)
+			len += (size_t)snprintf(out + len, size - len, "-");
+	}
+	if (values->n > max)
+		snprintf(out + len, size - len, ", ...");
+	return out;
+}
+
 /* The cells of the row made of tallies T[0..N). */
 static void make_row(const struct cli_tally *t, size_t n, char *cells[NCOLS])
 {
@@ -119,6 +171,7 @@ static void make_row(const struct cli_tally *t, size_t n, char *cells[NCOLS])
 	cells[COL_ACTIONS] = join(&actions, 0, actions.n);
 	cells[COL_ERRORS] = join(&errors, 1, errors.n);
 	cells[COL_VALUES] = join(&values, 0, MAX_VALUES);
+	cells[COL_EFFECTIVE] = effective_cell(t, n, &values, MAX_VALUES);
 	free(actions.v);
 	free(values.v);
 	free(errors.v);
