@@ -11,7 +11,7 @@ static const char main_usage[] =
 	"Commands:\n"
 	"  run [-p POLICY]... [-f FILE] [-l DEST] [--json] [--strict] -- CMD [ARG]...\n"
 	"                     run CMD under a socket-option policy\n"
-	"  check [-p POLICY]... [-f FILE]\n"
+	"  check [-p POLICY]... [-f FILE] [--host]\n"
 	"                     check a policy and print it normalised\n"
 	"  audit [-o LOG] -- CMD [ARG]...\n"
 	"                     run CMD with every socket call logged, then summarise\n"
