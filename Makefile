@@ -52,9 +52,13 @@ CLI_LIBS  := -ljson-c
 # inspect and apply (issue 13) print values and records with the log's own
 # formatter, preload/record.o: pure formatting, no library state.
 CLI_PRELOAD_OBJ := $(B)/preload/policy_load.o $(B)/preload/record.o
-$(CLI): $(TOOLS_OBJ) $(POLICY_OBJ) $(CLI_PRELOAD_OBJ)
+# the seccomp supervisor (issue 12): run/audit --via=seccomp, in the CLI's
+# process; it writes records with the same formatter
+SUPERVISOR_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard supervisor/*.c))
+$(CLI): $(TOOLS_OBJ) $(POLICY_OBJ) $(CLI_PRELOAD_OBJ) $(SUPERVISOR_OBJ)
 	$(CC) $(ALL_CFLAGS) $(HARDEN) $(LDFLAGS) -o $@ $(TOOLS_OBJ) $(POLICY_OBJ) \
-		$(CLI_PRELOAD_OBJ) $(CLI_LIBS)
+		$(CLI_PRELOAD_OBJ) $(SUPERVISOR_OBJ) $(CLI_LIBS) -lpthread
+-include $(SUPERVISOR_OBJ:.o=.d)
 
 # The two objects that hold install paths are rebuilt whenever the paths
 # change, so that `make install PREFIX=/usr SYSCONFDIR=/etc/x` after a

@@ -437,7 +437,7 @@ EOF
 	done
 }
 
-@test "run warns about programs the policy cannot reach, and still runs them" {
+@test "run takes the supervisor for programs the library cannot reach, and says so" {
 	if [ ! -e "$(cc -print-file-name=libc.a)" ] || [ "$(cc -print-file-name=libc.a)" = libc.a ]; then
 		skip "no libc.a for a static test program"
 	fi
@@ -445,23 +445,27 @@ EOF
 	cc -static -o static prog.c
 	run bare "$CLI" run -p 'SO_KEEPALIVE=1' -- ./static
 	[ "$status" -eq 7 ]
-	assert_eq "$output" "sockpolicy: warning: './static' is statically linked: no preloaded library can reach it, so the policy will not apply and nothing will be logged; use a network namespace or strace -f -e trace=network instead"
+	assert_eq "$output" "sockpolicy: './static' is statically linked: running it under the seccomp supervisor"
+	# --via=preload cannot reach it: sockpolicy's own failure
+	run bare "$CLI" run --via=preload -p 'SO_KEEPALIVE=1' -- ./static
+	[ "$status" -eq 125 ]
+	assert_eq "$output" "sockpolicy: --via=preload: './static' is statically linked: the library cannot reach it (use --via=seccomp)"
 	# a script is judged by its interpreter
 	printf '#!%s\n' "$PWD/static" >script
 	chmod +x script
 	run bare "$CLI" run -- ./script
 	[ "$status" -eq 7 ]
-	assert_contains "$output" "'$PWD/static' (the interpreter of './script') is statically linked"
+	assert_contains "$output" "'./script' is statically linked: running it under the seccomp supervisor"
 }
 
-@test "run warns about a Go program and a setuid one; a plain dynamic program gets no warning" {
+@test "run supervises a Go program, warns about a setuid one; a plain dynamic program gets no word" {
 	# what the Go linker leaves in every binary, cgo or not
 	printf '%s\n' '__attribute__((used, section(".note.go.buildid"))) static const char id[] = "Go";' \
 		'int main(void) { return 0; }' >go.c
 	cc -o gobin go.c
 	run bare "$CLI" run -- ./gobin
 	[ "$status" -eq 0 ]
-	assert_contains "$output" "sockpolicy: warning: './gobin' is a Go program: Go makes its socket calls without libc"
+	assert_contains "$output" "sockpolicy: './gobin' is a Go program: running it under the seccomp supervisor"
 	run bare "$CLI" run -- "$PYTHON" -c 'pass'
 	[ "$status" -eq 0 ]
 	assert_eq "$output" ""

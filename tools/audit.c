@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "../supervisor/supervisor.h"
 
 static const char audit_usage[] =
 	"Usage: sockpolicy audit [-o LOG] [--] CMD [ARG]...\n"
@@ -25,6 +26,8 @@ static const char audit_usage[] =
 	"\n"
 	"  -o, --output=LOG  keep the JSON log in LOG (overwritten); by default it\n"
 	"                    is a temporary file, removed afterwards\n"
+	"      --via=WAY     auto (default): the library where it reaches CMD, else\n"
+	"                    the seccomp supervisor; preload or seccomp force one\n"
 	"  -h, --help        show this help and exit\n"
 	"\n"
 	"SIGINT, SIGTERM, SIGHUP and SIGQUIT go on to CMD, and the summary follows\n"
@@ -35,6 +38,7 @@ static const char audit_usage[] =
 
 static const struct option audit_options[] = {
 	{"output", required_argument, NULL, 'o'},
+	{"via", required_argument, NULL, 256},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -247,7 +251,7 @@ static int count_survivors(char *buf, size_t size)
 /* Runs CMD and waits for it.  Returns its exit status, or 128+N when a
  * signal N ended it; *STARTED tells whether it ran at all (else 126/127
  * was returned after a message). */
-static int run_and_wait(char *const cmd[], int *started)
+static int run_and_wait(char *const cmd[], int *started, struct sv *sv)
 {
 	struct sigaction act = {.sa_sigaction = forward, .sa_flags = SA_SIGINFO | SA_RESTART};
 	struct sigaction old[NFORWARDED];
@@ -284,6 +288,8 @@ static int run_and_wait(char *const cmd[], int *started)
 			sigaction(forwarded[i], &old[i], NULL);
 		sigprocmask(SIG_SETMASK, &saved_mask, NULL);
 		close(pipefd[0]);
+		if (sv && sv_child(sv) < 0)
+			_exit(CLI_EX_FAIL);
 		execvp(cmd[0], cmd);
 		err = errno;
 		/* the close-on-exec pipe tells the parent that exec failed */
@@ -302,6 +308,8 @@ static int run_and_wait(char *const cmd[], int *started)
 	}
 	cmd_pid = pid;
 	sigprocmask(SIG_SETMASK, &saved_mask, NULL);
+	if (sv)
+		sv_parent(sv, pid);
 	do
 		n = read(pipefd[0], &err, sizeof err);
 	while (n < 0 && errno == EINTR);
@@ -331,7 +339,8 @@ int cli_cmd_audit(int argc, char *argv[])
 	const char *log = NULL;
 	char survivors[256];
 	struct audit_log l;
-	int c, rc, started, left;
+	int c, rc, started, left, via = CLI_VIA_AUTO;
+	struct sv *sv = NULL;
 	FILE *f;
 
 	opterr = 0;
@@ -339,6 +348,11 @@ int cli_cmd_audit(int argc, char *argv[])
 		switch (c) {
 		case 'o':
 			log = optarg;
+			break;
+		case 256:
+			via = cli_via_parse(optarg);
+			if (via < 0)
+				return CLI_EX_FAIL;
 			break;
 		case 'h':
 			fputs(audit_usage, stdout);
@@ -352,11 +366,26 @@ int cli_cmd_audit(int argc, char *argv[])
 		cli_usage_error("audit", "no command to run");
 		return CLI_EX_FAIL;
 	}
-	if (cli_setup_preload_for(argv[optind]) != 0 || open_log(log, &l) < 0)
+	via = cli_via_choose(via, argv[optind]);
+	if (via < 0 || (via == CLI_VIA_PRELOAD && cli_setup_preload_for(argv[optind]) != 0) || open_log(log, &l) < 0)
 		return CLI_EX_FAIL;
 	set_environment(l.path);
-	cli_warn_unreachable(argv[optind]);
-	rc = run_and_wait(argv + optind, &started);
+	if (via == CLI_VIA_SECCOMP) {
+		struct sv_config cfg = {NULL, l.path, 1, 0};
+		sv = sv_new(&cfg);
+		if (!sv) {
+			log_remove(&l);
+			return CLI_EX_FAIL;
+		}
+	} else {
+		cli_warn_unreachable(argv[optind]);
+	}
+	rc = run_and_wait(argv + optind, &started, sv);
+	/* under the supervisor, what CMD started is followed to its end, as
+	 * strace -f does (left alone, its socket calls would fail with ENOSYS),
+	 * and every record is written before the summary reads them */
+	if (sv)
+		sv_wait_done(sv);
 	if (started) {
 		left = count_survivors(survivors, sizeof survivors);
 		keep_log(&l);
@@ -378,6 +407,7 @@ int cli_cmd_audit(int argc, char *argv[])
 				 left, left == 1 ? "" : "es", argv[optind], left == 1 ? "s" : "", survivors,
 				 argv[optind]);
 	}
+	sv_free(sv);
 	log_remove(&l);
 	return rc;
 }

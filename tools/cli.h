@@ -121,6 +121,16 @@ int cli_elf_inspect(int fd, struct cli_elf *out);
  * there is one that could be read, 0 otherwise. */
 int cli_cmd_elf(const char *cmd, struct cli_elf *out);
 
+/* ---- via.c: --via of run and audit (SPEC §6) ---- */
+enum { CLI_VIA_AUTO, CLI_VIA_PRELOAD, CLI_VIA_SECCOMP };
+/* The way named by ARG, or -1 after a message. */
+int cli_via_parse(const char *arg);
+/* The way CMD is run: auto picks the library where it reaches CMD (a
+ * script by its interpreter), else the supervisor, saying so on stderr.
+ * Returns CLI_VIA_PRELOAD or CLI_VIA_SECCOMP, or -1 after a message
+ * (preload cannot reach CMD; an x32 program). */
+int cli_via_choose(int via, const char *cmd);
+
 /* ---- exec.c ---- */
 
 /* The exit status for a failed execvp: 127 when not found, else 126. */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "../supervisor/supervisor.h"
 
 static const char run_usage[] =
 	"Usage: sockpolicy run [OPTION]... [--] CMD [ARG]...\n"
@@ -19,6 +20,8 @@ static const char run_usage[] =
 	"                       file path (%p = pid)\n"
 	"      --json           write the log as JSON lines\n"
 	"      --strict         CMD ends at load with status 78 on a bad policy or log\n"
+	"      --via=WAY        auto (default): the library where it reaches CMD, else\n"
+	"                       the seccomp supervisor; preload or seccomp force one\n"
 	"      --print-env      print the environment CMD would get, as shell\n"
 	"                       commands, and exit\n"
 	"  -h, --help           show this help and exit\n"
@@ -29,7 +32,7 @@ static const char run_usage[] =
 	"bad policy, bad usage or sockpolicy's own failure; 126 when CMD cannot run,\n"
 	"127 when it is not found.  See sockpolicy(1).\n";
 
-enum { OPT_JSON = 256, OPT_STRICT, OPT_PRINT_ENV };
+enum { OPT_JSON = 256, OPT_STRICT, OPT_PRINT_ENV, OPT_VIA };
 
 static const struct option run_options[] = {
 	{"policy", required_argument, NULL, 'p'},
@@ -38,6 +41,7 @@ static const struct option run_options[] = {
 	{"json", no_argument, NULL, OPT_JSON},
 	{"strict", no_argument, NULL, OPT_STRICT},
 	{"print-env", no_argument, NULL, OPT_PRINT_ENV},
+	{"via", required_argument, NULL, OPT_VIA},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -133,13 +137,28 @@ static void export_log(const char *log)
 	free(abs);
 }
 
+/* --via=seccomp: the policy applied from this process (supervisor/), with
+ * the log and strictness CMD would have read from the environment. */
+static int run_supervised(char **cmd, const struct sp_policy *policy, const char *log, int json, int strict)
+{
+	const char *env_strict = getenv("SOCKPOLICY_STRICT"), *format = getenv("SOCKPOLICY_LOG_FORMAT");
+	struct sv_config cfg = {
+		policy,
+		log ? log : getenv("SOCKPOLICY_LOG"),
+		json || (format && strcmp(format, "json") == 0),
+		strict || (env_strict && strcmp(env_strict, "1") == 0),
+	};
+
+	return sv_run(cmd, &cfg);
+}
+
 int cli_cmd_run(int argc, char *argv[])
 {
 	struct cli_policy_args args = {NULL, NULL};
 	struct sp_policy policy;
 	struct sp_load in;
 	const char *log = NULL;
-	int json = 0, strict = 0, show_env = 0, c, rc = CLI_EX_FAIL;
+	int json = 0, strict = 0, show_env = 0, via = CLI_VIA_AUTO, c, rc = CLI_EX_FAIL;
 	char **cmd;
 
 	opterr = 0;
@@ -158,6 +177,13 @@ int cli_cmd_run(int argc, char *argv[])
 			break;
 		case OPT_STRICT:
 			strict = 1;
+			break;
+		case OPT_VIA:
+			via = cli_via_parse(optarg);
+			if (via < 0) {
+				cli_policy_args_free(&args);
+				return CLI_EX_FAIL;
+			}
 			break;
 		case OPT_PRINT_ENV:
 			show_env = 1;
@@ -185,6 +211,15 @@ int cli_cmd_run(int argc, char *argv[])
 		goto out;
 	if (!json && check_log_format() < 0)
 		goto out;
+	if (cmd[0] && !show_env) {
+		via = cli_via_choose(via, cmd[0]);
+		if (via < 0)
+			goto out;
+		if (via == CLI_VIA_SECCOMP) {
+			rc = run_supervised(cmd, &policy, log, json, strict);
+			goto out;
+		}
+	}
 	if (cli_setup_preload_for(cmd[0]) != 0)
 		goto out;
 	if (cli_policy_given(&args))

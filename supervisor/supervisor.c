@@ -1,0 +1,1252 @@
+/* The supervisor's loop: each notification decoded (x86-64, i386 direct
+ * calls and socketcall), the engine asked, its verdict executed on the
+ * target's own socket (pidfd_getfd) or on one made here and installed in
+ * the target (SECCOMP_IOCTL_NOTIF_ADDFD), and the call answered or let
+ * through (SECCOMP_USER_NOTIF_FLAG_CONTINUE).  README "Reaching every
+ * program" says what a user sees. */
+#include "supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/net.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "../policy/decide.h"
+#include "../policy/table.h"
+#include "filter.h"
+#include "svlog.h"
+#include "syscalls.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+
+/* A process under the filter, as its threads are met (keyed by tid). */
+struct proc {
+	pid_t tid, tgid;
+	int pidfd;
+	int same_creds; /* may the supervisor act as it (uid, gid, capabilities) */
+	int pending_socket; /* it made a socket we could not: at=socket rules act at its next moment */
+	char prog[256];
+	const struct sp_table *t; /* compiled for prog; NULL: no policy */
+	struct proc *next;
+};
+
+/* A socket's bookkeeping, keyed by its inode: the same socket in every
+ * process that holds it (fork, SCM_RIGHTS), as the library's fd table is
+ * inherited by fork. */
+enum { SOCK_FIRST_USE_DONE = 1 };
+struct sock {
+	ino_t ino;
+	unsigned char cls;
+	unsigned flags;
+	uint64_t set_by_program[SP_DEFAULT_BITS / 64];
+	struct sock *next;
+};
+
+struct tab {
+	char *prog;
+	struct sp_table *t;
+	struct tab *next;
+};
+
+#define NPROC 256
+#define NSOCK 4096
+
+struct sv {
+	struct sv_config cfg;
+	struct sv_routes routes;
+	struct svlog log;
+	pid_t parent;
+	int pair[2];
+	int listener;
+	pthread_t thread;
+	int serving;
+	char own_uid[128], own_gid[128], own_cap[64];
+	ino_t own_netns;
+	struct proc *procs[NPROC];
+	struct sock *socks[NSOCK];
+	size_t nsocks;
+	struct tab *tabs;
+	int warned_perm;
+};
+
+/* ---- routes: what the policy needs to see ---- */
+
+static unsigned moment_calls(enum sp_moment m)
+{
+	switch (m) {
+	case SP_AT_SOCKET: return SV_R_SOCKET;
+	case SP_AT_BIND: return SV_R_BIND;
+	case SP_AT_LISTEN: return SV_R_LISTEN;
+	case SP_AT_CONNECT: return SV_R_CONNECT;
+	case SP_AT_ACCEPT: return SV_R_ACCEPT;
+	default: return 0;
+	}
+}
+
+/* From the rules, not from one compiled table: prog= is decided per
+ * program, and the filter serves every program CMD starts. */
+static void build_routes(const struct sp_policy *p, int logged, struct sv_routes *r)
+{
+	memset(r, 0, sizeof *r);
+	if (logged)
+		r->calls = SV_R_SOCKET | SV_R_BIND | SV_R_CONNECT | SV_R_LISTEN | SV_R_ACCEPT | SV_R_SETSOCKOPT |
+			   SV_R_GETSOCKOPT | SV_R_EXEC;
+	for (size_t i = 0; p && i < p->nrules; i++) {
+		const struct sp_rule *rule = &p->rules[i];
+		for (unsigned s = 0; s < rule->nsels; s++)
+			if (rule->sels[s].kind == SP_SEL_PROG)
+				r->calls |= SV_R_EXEC;
+		for (unsigned a = 0; a < rule->nacts; a++) {
+			const struct sp_action *act = &rule->acts[a];
+			switch (act->verb) {
+			case SP_VERB_SET:
+				r->calls |= moment_calls((enum sp_moment)rule->moment);
+				break;
+			case SP_VERB_DEFAULT:
+				/* the program's own sets are tracked: a default does not overrule them */
+				sv_routes_add_pair(r, act->level, act->opt);
+				r->calls |= rule->explicit_moment ? moment_calls((enum sp_moment)rule->moment)
+								  : SV_R_BIND | SV_R_LISTEN | SV_R_CONNECT;
+				break;
+			case SP_VERB_FORCE:
+				r->calls |= moment_calls((enum sp_moment)rule->moment);
+				sv_routes_add_pair(r, act->level, act->opt);
+				break;
+			default:
+				sv_routes_add_pair(r, act->level, act->opt);
+			}
+		}
+	}
+}
+
+/* ---- the processes ---- */
+
+static int read_file(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n, total = 0;
+
+	if (fd < 0)
+		return -1;
+	while ((size_t)total < size - 1 && (n = read(fd, buf + total, size - 1 - (size_t)total)) > 0)
+		total += n;
+	close(fd);
+	buf[total] = '\0';
+	return (int)total;
+}
+
+/* The value of "Name:" in a /proc status text, into OUT. */
+static void status_field(const char *status, const char *name, char *out, size_t size)
+{
+	const char *at = strstr(status, name);
+	size_t n;
+
+	out[0] = '\0';
+	if (!at)
+		return;
+	at += strlen(name);
+	n = strcspn(at, "\n");
+	if (n >= size)
+		n = size - 1;
+	memcpy(out, at, n);
+	out[n] = '\0';
+}
+
+static ino_t netns_of(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+static const struct sp_table *table_for(struct sv *s, const char *prog)
+{
+	struct sp_error err;
+	struct tab *t;
+
+	if (!s->cfg.policy || !s->cfg.policy->nrules)
+		return NULL;
+	for (t = s->tabs; t; t = t->next)
+		if (strcmp(t->prog, prog) == 0)
+			return t->t;
+	t = calloc(1, sizeof *t);
+	if (!t)
+		return NULL;
+	t->prog = strdup(prog);
+	t->t = sp_table_compile(s->cfg.policy, prog, &err);
+	t->next = s->tabs;
+	s->tabs = t;
+	return t->t;
+}
+
+static struct proc *proc_get(struct sv *s, pid_t tid)
+{
+	struct proc **slot = &s->procs[(unsigned)tid % NPROC], *p;
+	char path[64], status[4096], field[128], cmdline[4096];
+	long tgid;
+
+	for (p = *slot; p; p = p->next)
+		if (p->tid == tid)
+			return p;
+	snprintf(path, sizeof path, "/proc/%ld/status", (long)tid);
+	if (read_file(path, status, sizeof status) <= 0)
+		return NULL;
+	status_field(status, "\nTgid:", field, sizeof field);
+	tgid = strtol(field, NULL, 10);
+	if (tgid <= 0)
+		return NULL;
+	p = calloc(1, sizeof *p);
+	if (!p)
+		return NULL;
+	p->tid = tid;
+	p->tgid = (pid_t)tgid;
+	status_field(status, "\nUid:", field, sizeof field);
+	p->same_creds = strcmp(field, s->own_uid) == 0;
+	status_field(status, "\nGid:", field, sizeof field);
+	p->same_creds &= strcmp(field, s->own_gid) == 0;
+	status_field(status, "\nCapEff:", field, sizeof field);
+	p->same_creds &= strcmp(field, s->own_cap) == 0;
+	/* prog: the basename of argv[0] at exec (SPEC §6) */
+	snprintf(path, sizeof path, "/proc/%ld/cmdline", tgid);
+	if (read_file(path, cmdline, sizeof cmdline) > 0) {
+		const char *slash = strrchr(cmdline, '/');
+		snprintf(p->prog, sizeof p->prog, "%.255s", slash ? slash + 1 : cmdline);
+	}
+	p->t = table_for(s, p->prog);
+	p->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)tgid, 0);
+	p->next = *slot;
+	*slot = p;
+	return p;
+}
+
+/* An exec: the process's name (and table) are read again at its next call. */
+static void proc_forget(struct sv *s, pid_t tgid)
+{
+	for (unsigned i = 0; i < NPROC; i++)
+		for (struct proc **pp = &s->procs[i]; *pp;) {
+			struct proc *p = *pp;
+			if (p->tgid == tgid) {
+				*pp = p->next;
+				if (p->pidfd >= 0)
+					close(p->pidfd);
+				free(p);
+			} else {
+				pp = &p->next;
+			}
+		}
+}
+
+/* ---- the sockets ---- */
+
+static struct sock *sock_find(struct sv *s, ino_t ino)
+{
+	for (struct sock *k = s->socks[ino % NSOCK]; k; k = k->next)
+		if (k->ino == ino)
+			return k;
+	return NULL;
+}
+
+static void sock_drop(struct sv *s, ino_t ino)
+{
+	for (struct sock **kk = &s->socks[ino % NSOCK]; *kk; kk = &(*kk)->next)
+		if ((*kk)->ino == ino) {
+			struct sock *k = *kk;
+			*kk = k->next;
+			free(k);
+			s->nsocks--;
+			return;
+		}
+}
+
+static struct sock *sock_new(struct sv *s, ino_t ino, enum sp_class cls)
+{
+	struct sock *k;
+
+	sock_drop(s, ino);
+	/* a bound on what sockets long closed may hold: every entry goes, and
+	 * live ones are learnt again (their default bookkeeping lost) */
+	if (s->nsocks >= 1u << 16) {
+		for (unsigned i = 0; i < NSOCK; i++)
+			while (s->socks[i]) {
+				k = s->socks[i];
+				s->socks[i] = k->next;
+				free(k);
+			}
+		s->nsocks = 0;
+	}
+	k = calloc(1, sizeof *k);
+	if (!k)
+		return NULL;
+	k->ino = ino;
+	k->cls = (unsigned char)cls;
+	k->next = s->socks[ino % NSOCK];
+	s->socks[ino % NSOCK] = k;
+	s->nsocks++;
+	return k;
+}
+
+/* The state of the socket open here as FD (a copy of the target's);
+ * NULL when FD is no socket.  *FRESH: it was not known. */
+static struct sock *sock_of(struct sv *s, int fd, int *fresh)
+{
+	struct stat st;
+	int domain, type, protocol;
+	socklen_t len = sizeof(int);
+	struct sock *k;
+
+	*fresh = 0;
+	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return NULL;
+	k = sock_find(s, st.st_ino);
+	if (k)
+		return k;
+	*fresh = 1;
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0)
+		return NULL;
+	len = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+		return NULL;
+	len = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) < 0)
+		protocol = 0;
+	return sock_new(s, st.st_ino, sp_classify(domain, type, protocol));
+}
+
+/* ---- one notification ---- */
+
+struct call {
+	enum sp_call call;
+	int exec;
+	int compat; /* an i386 call: 32-bit pointers and struct layouts */
+	uint64_t a[6];
+};
+
+struct ctx {
+	struct sv *s;
+	struct seccomp_notif *n;
+	struct proc *p;
+	struct call c;
+};
+
+static int still_valid(struct ctx *x)
+{
+	return ioctl(x->s->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &x->n->id) == 0;
+}
+
+static void answer(struct ctx *x, long long val, int err)
+{
+	struct seccomp_notif_resp r = {.id = x->n->id, .val = val, .error = err ? -err : 0};
+
+	ioctl(x->s->listener, SECCOMP_IOCTL_NOTIF_SEND, &r);
+}
+
+static void let_through(struct ctx *x)
+{
+	struct seccomp_notif_resp r = {.id = x->n->id, .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE};
+
+	ioctl(x->s->listener, SECCOMP_IOCTL_NOTIF_SEND, &r);
+}
+
+static ssize_t peek(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = {buf, len}, remote = {(void *)(uintptr_t)addr, len};
+
+	if (len == 0)
+		return 0;
+	return process_vm_readv(pid, &local, 1, &remote, 1, 0);
+}
+
+static ssize_t poke(pid_t pid, uint64_t addr, const void *buf, size_t len)
+{
+	struct iovec local = {(void *)(uintptr_t)buf, len}, remote = {(void *)(uintptr_t)addr, len};
+
+	if (len == 0)
+		return 0;
+	return process_vm_writev(pid, &local, 1, &remote, 1, 0);
+}
+
+static void log_rec(struct ctx *x, const struct sp_record *r, int unknown)
+{
+	svlog_write(&x->s->log, r, x->p->tgid, x->n->pid, x->p->prog, unknown);
+}
+
+static void warn_cannot_act(struct ctx *x, const char *why)
+{
+	if (x->s->warned_perm)
+		return;
+	x->s->warned_perm = 1;
+	fprintf(stderr,
+		"sockpolicy: warning: the supervisor cannot act on process %ld (%s): %s; it runs on without the "
+		"policy there\n",
+		(long)x->p->tgid, x->p->prog, why);
+}
+
+/* The target's FD, open here; -1 with errno (EBADF: not open there). */
+static int take_fd(struct ctx *x, int fd)
+{
+	if (x->p->pidfd < 0) {
+		errno = ESRCH;
+		return -1;
+	}
+	return (int)syscall(SYS_pidfd_getfd, x->p->pidfd, fd, 0);
+}
+
+/* Decodes the notification into X->c: 1 when it is a call we handle. */
+static int decode(struct ctx *x)
+{
+	const struct seccomp_data *d = &x->n->data;
+	static const struct {
+		int nr;
+		enum sp_call call;
+	} c64[] = {{SV64_SOCKET, SP_CALL_SOCKET},   {SV64_BIND, SP_CALL_BIND},
+		   {SV64_CONNECT, SP_CALL_CONNECT}, {SV64_LISTEN, SP_CALL_LISTEN},
+		   {SV64_ACCEPT, SP_CALL_ACCEPT},   {SV64_ACCEPT4, SP_CALL_ACCEPT4},
+		   {SV64_SETSOCKOPT, SP_CALL_SETSOCKOPT}, {SV64_GETSOCKOPT, SP_CALL_GETSOCKOPT}},
+	  c32[] = {{SV32_SOCKET, SP_CALL_SOCKET},   {SV32_BIND, SP_CALL_BIND},
+		   {SV32_CONNECT, SP_CALL_CONNECT}, {SV32_LISTEN, SP_CALL_LISTEN},
+		   {SV32_ACCEPT4, SP_CALL_ACCEPT4}, {SV32_SETSOCKOPT, SP_CALL_SETSOCKOPT},
+		   {SV32_GETSOCKOPT, SP_CALL_GETSOCKOPT}};
+	/* socketcall(2) sub-calls: the call and how many arguments it has */
+	static const struct {
+		int sub;
+		enum sp_call call;
+		int nargs;
+	} subs[] = {{SYS_SOCKET, SP_CALL_SOCKET, 3},         {SYS_BIND, SP_CALL_BIND, 3},
+		    {SYS_CONNECT, SP_CALL_CONNECT, 3},       {SYS_LISTEN, SP_CALL_LISTEN, 2},
+		    {SYS_ACCEPT, SP_CALL_ACCEPT, 3},         {SYS_ACCEPT4, SP_CALL_ACCEPT4, 4},
+		    {SYS_SETSOCKOPT, SP_CALL_SETSOCKOPT, 5}, {SYS_GETSOCKOPT, SP_CALL_GETSOCKOPT, 5}};
+
+	memset(&x->c, 0, sizeof x->c);
+	if (d->arch == AUDIT_ARCH_X86_64) {
+		if (d->nr == SV64_EXECVE || d->nr == SV64_EXECVEAT) {
+			x->c.exec = 1;
+			return 1;
+		}
+		for (size_t i = 0; i < sizeof c64 / sizeof c64[0]; i++)
+			if (d->nr == c64[i].nr) {
+				x->c.call = c64[i].call;
+				memcpy(x->c.a, d->args, sizeof x->c.a);
+				return 1;
+			}
+		return 0;
+	}
+	if (d->arch != AUDIT_ARCH_I386)
+		return 0;
+	x->c.compat = 1;
+	if (d->nr == SV32_EXECVE || d->nr == SV32_EXECVEAT) {
+		x->c.exec = 1;
+		return 1;
+	}
+	if (d->nr == SV32_SOCKETCALL) {
+		uint32_t args[6];
+		for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
+			if ((int)d->args[0] != subs[i].sub)
+				continue;
+			size_t len = (size_t)subs[i].nargs * 4;
+			/* unreadable: the kernel answers EFAULT itself */
+			if (peek(x->n->pid, (uint32_t)d->args[1], args, len) != (ssize_t)len)
+				return 0;
+			x->c.call = subs[i].call;
+			for (int k = 0; k < subs[i].nargs; k++)
+				x->c.a[k] = args[k];
+			return 1;
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof c32 / sizeof c32[0]; i++)
+		if ((int)d->nr == c32[i].nr) {
+			x->c.call = c32[i].call;
+			for (int k = 0; k < 6; k++)
+				x->c.a[k] = (uint32_t)d->args[k];
+			return 1;
+		}
+	return 0;
+}
+
+/* ---- the policy's moments, executed on a copy of the target's socket ---- */
+
+/* Options the policy set, written after the call's own record when the
+ * target's fd number is known only then (socket, accept). */
+struct injected {
+	int level, opt, rc, err, has_eff, eff;
+	union sp_kval k;
+	socklen_t klen;
+};
+struct moment_ctx {
+	struct ctx *x;
+	int copy;      /* the socket, open here */
+	int target_fd; /* its number in the target; -1: not known yet */
+	struct injected later[32];
+	unsigned nlater;
+};
+
+static int is_size_option(int level, int opt)
+{
+	return level == SOL_SOCKET &&
+	       (opt == SO_RCVBUF || opt == SO_SNDBUF || opt == SO_RCVBUFFORCE || opt == SO_SNDBUFFORCE);
+}
+
+/* SPEC §4 `effective`: what the kernel made of a size, read back */
+static int effective(int fd, int opt, int *out)
+{
+	socklen_t len = sizeof *out;
+
+	opt = opt == SO_RCVBUF || opt == SO_RCVBUFFORCE ? SO_RCVBUF : SO_SNDBUF;
+	return getsockopt(fd, SOL_SOCKET, opt, out, &len) == 0 && len == sizeof *out;
+}
+
+static void log_set(struct ctx *x, int copy, int fd, enum sp_act action, int rc, int err, int level, int opt,
+		    const void *val, size_t len, size_t passed, const void *req, size_t req_len, size_t req_passed)
+{
+	struct sp_record r = {
+		.call = SP_CALL_SETSOCKOPT,
+		.action = action,
+		.fd = fd,
+		.ret = rc,
+		.err = err,
+		.level = level,
+		.opt = opt,
+		.value = {val, len < SP_RECORD_CUT ? len : SP_RECORD_CUT},
+		.requested = {req, req_len < SP_RECORD_CUT ? req_len : SP_RECORD_CUT},
+		.value_passed = passed ? passed : len,
+		.requested_passed = req_passed ? req_passed : req_len,
+	};
+	if (!x->s->log.kind)
+		return;
+	if (rc == 0 && is_size_option(level, opt) && action != SP_ACT_IGNORE && action != SP_ACT_DENY)
+		r.has_effective = effective(copy, opt, &r.effective);
+	log_rec(x, &r, 0);
+}
+
+static void inject(void *vctx, const struct sp_action *a)
+{
+	struct moment_ctx *m = vctx;
+	union sp_kval k;
+	socklen_t klen = sp_value_encode(&a->value, &k);
+	int rc = setsockopt(m->copy, a->level, a->opt, &k, klen), e = rc < 0 ? errno : 0;
+
+	if (!m->x->s->log.kind)
+		return;
+	if (m->target_fd >= 0) {
+		log_set(m->x, m->copy, m->target_fd, SP_ACT_INJECT, rc, e, a->level, a->opt, &k, klen, 0, NULL, 0,
+			0);
+		return;
+	}
+	if (m->nlater < sizeof m->later / sizeof m->later[0]) {
+		struct injected *i = &m->later[m->nlater++];
+		*i = (struct injected){a->level, a->opt, rc, e, 0, 0, k, klen};
+		if (rc == 0 && is_size_option(a->level, a->opt))
+			i->has_eff = effective(m->copy, a->opt, &i->eff);
+	}
+}
+
+/* The records of what inject kept for later, now that FD is known. */
+static void flush_injected(struct moment_ctx *m, int fd)
+{
+	for (unsigned n = 0; n < m->nlater; n++) {
+		const struct injected *i = &m->later[n];
+		struct sp_record r = {
+			.call = SP_CALL_SETSOCKOPT,
+			.action = SP_ACT_INJECT,
+			.fd = fd,
+			.ret = i->rc,
+			.err = i->err,
+			.level = i->level,
+			.opt = i->opt,
+			.value = {&i->k, i->klen},
+			.has_effective = i->has_eff,
+			.effective = i->eff,
+		};
+		log_rec(m->x, &r, 0);
+	}
+	m->nlater = 0;
+}
+
+/* What the policy sets on the socket at moment MOM (apply.c's
+ * sp_apply_moment, from outside).  GIVEN: the call's address. */
+static void apply_moment(struct moment_ctx *m, struct sock *k, enum sp_moment mom, const struct sockaddr *given,
+			 socklen_t given_len)
+{
+	const struct sp_table *t = m->x->p->t;
+	struct sockaddr_storage local, peer;
+	struct sp_sockaddrs view = {0};
+	struct sp_sockstate ss;
+	unsigned needs;
+	socklen_t len;
+	int local_given;
+
+	if (!t || !k)
+		return;
+	needs = sp_moment_needs(t, (enum sp_class)k->cls, mom);
+	local_given = given && mom != SP_AT_CONNECT && mom != SP_AT_ACCEPT;
+	if ((needs & SP_NEED_LOCAL_PORT) && local_given && !sp_sockaddr_port(given, given_len))
+		needs = 0;
+	if (needs) {
+		if (given && !local_given) {
+			view.peer = given;
+			view.peer_len = given_len;
+		} else if (given) {
+			view.local = given;
+			view.local_len = given_len;
+		}
+		len = sizeof local;
+		if ((needs & SP_NEED_LOCAL) && !view.local && getsockname(m->copy, (struct sockaddr *)&local, &len) == 0) {
+			view.local = (struct sockaddr *)&local;
+			view.local_len = len;
+		}
+		len = sizeof peer;
+		if ((needs & SP_NEED_PEER) && !view.peer && getpeername(m->copy, (struct sockaddr *)&peer, &len) == 0) {
+			view.peer = (struct sockaddr *)&peer;
+			view.peer_len = len;
+		}
+		ss = (struct sp_sockstate){!(k->flags & SOCK_FIRST_USE_DONE), k->set_by_program};
+		sp_moment_each(t, (enum sp_class)k->cls, mom, &view, &ss, inject, m);
+	}
+	if ((mom == SP_AT_BIND || mom == SP_AT_LISTEN || mom == SP_AT_CONNECT) && sp_table_head(t)->first_use_matters)
+		k->flags |= SOCK_FIRST_USE_DONE;
+}
+
+/* A socket we did not see being made, in a process that made one we could
+ * not: the at=socket rules act now, at its first moment. */
+static void catch_up(struct moment_ctx *m, struct sock *k, int fresh)
+{
+	if (fresh && m->x->p->pending_socket) {
+		m->x->p->pending_socket = 0;
+		apply_moment(m, k, SP_AT_SOCKET, NULL, 0);
+	}
+}
+
+/* ---- the calls ---- */
+
+static void do_socket(struct ctx *x)
+{
+	int domain = (int)x->c.a[0], type = (int)x->c.a[1], protocol = (int)x->c.a[2], fd, e;
+	struct sp_record r = {.call = SP_CALL_SOCKET, .family = domain, .type = type, .protocol = protocol};
+	struct moment_ctx m = {.x = x, .target_fd = -1};
+	char path[64];
+	struct stat st;
+	struct sock *k = NULL;
+
+	snprintf(path, sizeof path, "/proc/%ld/ns/net", (long)x->n->pid);
+	/* made here, the socket would be ours: our network namespace, our
+	 * credentials.  Elsewhere the kernel makes it, and the policy acts at
+	 * its next moment */
+	if (!x->p->same_creds || x->p->pidfd < 0 || netns_of(path) != x->s->own_netns) {
+		x->p->pending_socket = 1;
+		let_through(x);
+		r.fd = -1;
+		log_rec(x, &r, 1);
+		return;
+	}
+	m.copy = socket(domain, type & ~SOCK_CLOEXEC, protocol);
+	if (m.copy < 0) {
+		e = errno;
+		answer(x, -1, e);
+		r.fd = -1;
+		r.ret = -1;
+		r.err = e;
+		log_rec(x, &r, 0);
+		return;
+	}
+	if (fstat(m.copy, &st) == 0)
+		k = sock_new(x->s, st.st_ino, sp_classify(domain, type, protocol));
+	apply_moment(&m, k, SP_AT_SOCKET, NULL, 0);
+	struct seccomp_notif_addfd add = {
+		.id = x->n->id,
+		.flags = SECCOMP_ADDFD_FLAG_SEND,
+		.srcfd = (uint32_t)m.copy,
+		.newfd_flags = (type & SOCK_CLOEXEC) ? O_CLOEXEC : 0,
+	};
+	/* the lowest free number in the target, under its RLIMIT_NOFILE: as bare */
+	fd = ioctl(x->s->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+	e = errno;
+	close(m.copy);
+	if (fd < 0) {
+		if (k)
+			sock_drop(x->s, k->ino);
+		if (e == ENOENT)
+			return; /* the call is gone: the target died */
+		answer(x, -1, e);
+		r.fd = -1;
+		r.ret = -1;
+		r.err = e;
+		log_rec(x, &r, 0);
+		return;
+	}
+	r.fd = fd;
+	r.ret = fd;
+	log_rec(x, &r, 0);
+	flush_injected(&m, fd);
+}
+
+/* The target's fd could not be taken: EBADF is the call's own answer. */
+static void no_fd(struct ctx *x, struct sp_record *r, int e)
+{
+	if (e == EBADF) {
+		answer(x, -1, EBADF);
+		r->ret = -1;
+		r->err = EBADF;
+		log_rec(x, r, 0);
+		return;
+	}
+	warn_cannot_act(x, e == EPERM ? "it is not dumpable, or ptrace access to it is refused"
+				      : strerror(e));
+	let_through(x);
+	log_rec(x, r, 1);
+}
+
+static void do_bind_connect_listen(struct ctx *x)
+{
+	int fd = (int)x->c.a[0], rc, e, fresh;
+	struct sp_record r = {.call = x->c.call, .fd = fd};
+	struct sockaddr_storage addr;
+	socklen_t len = 0;
+	const struct sockaddr *given = NULL;
+	struct moment_ctx m = {.x = x, .target_fd = fd};
+	enum sp_moment mom = x->c.call == SP_CALL_BIND ? SP_AT_BIND
+			     : x->c.call == SP_CALL_LISTEN ? SP_AT_LISTEN
+							  : SP_AT_CONNECT;
+	struct sock *k;
+
+	if (x->c.call == SP_CALL_LISTEN) {
+		r.backlog = (int)x->c.a[1];
+	} else {
+		int l = (int)x->c.a[2];
+		if (l > 0 && (size_t)l <= sizeof addr && peek(x->n->pid, x->c.a[1], &addr, (size_t)l) == l) {
+			len = (socklen_t)l;
+			given = (const struct sockaddr *)&addr;
+			r.addr = (struct sp_bytes){&addr, len < SP_RECORD_CUT ? len : SP_RECORD_CUT};
+			r.addr_passed = len;
+		}
+		if (!still_valid(x))
+			return;
+	}
+	m.copy = take_fd(x, fd);
+	if (m.copy < 0) {
+		no_fd(x, &r, errno);
+		return;
+	}
+	k = sock_of(x->s, m.copy, &fresh);
+	if (!k) {
+		/* not a socket: the kernel's ENOTSOCK */
+		close(m.copy);
+		let_through(x);
+		log_rec(x, &r, 1);
+		return;
+	}
+	catch_up(&m, k, fresh);
+	apply_moment(&m, k, mom, given, len);
+	/* bind and listen of an inet socket are made here, on the target's own
+	 * socket, with its credentials (same_creds): the result is the
+	 * kernel's, and the log has it.  A unix path would be made in our
+	 * directory and mount namespace, a connect may block: the kernel does
+	 * those in the target */
+	int inet = k->cls < SP_C_UNIX_STREAM;
+	if (x->p->same_creds && inet && (x->c.call == SP_CALL_LISTEN || (x->c.call == SP_CALL_BIND && given))) {
+		rc = x->c.call == SP_CALL_LISTEN ? listen(m.copy, r.backlog) : bind(m.copy, given, len);
+		e = rc < 0 ? errno : 0;
+		close(m.copy);
+		answer(x, rc, e);
+		r.ret = rc;
+		r.err = e;
+		log_rec(x, &r, 0);
+		return;
+	}
+	close(m.copy);
+	let_through(x);
+	log_rec(x, &r, 1);
+}
+
+static void do_accept(struct ctx *x)
+{
+	int fd = (int)x->c.a[0], flags = x->c.call == SP_CALL_ACCEPT4 ? (int)x->c.a[3] : 0, e, fresh, nfd;
+	uint64_t addrp = x->c.a[1], lenp = x->c.a[2];
+	struct sp_record r = {.call = x->c.call, .fd = fd, .flags = flags};
+	struct moment_ctx m = {.x = x, .target_fd = -1};
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof peer;
+	int tlen = 0, fl;
+	struct sock *k;
+
+	m.copy = take_fd(x, fd);
+	if (m.copy < 0) {
+		no_fd(x, &r, errno);
+		return;
+	}
+	fl = fcntl(m.copy, F_GETFL);
+	/* A non-blocking listener (Go's, any event loop's) is accepted from
+	 * here: at=accept rules act before the program has the socket.  A
+	 * blocking one would block the supervisor: the kernel accepts it, out
+	 * of our sight */
+	if (fl < 0 || !(fl & O_NONBLOCK) || !x->p->same_creds || (flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) ||
+	    (addrp && (!lenp || peek(x->n->pid, lenp, &tlen, sizeof tlen) != sizeof tlen || tlen < 0))) {
+		close(m.copy);
+		let_through(x);
+		log_rec(x, &r, 1);
+		return;
+	}
+	if (!still_valid(x)) {
+		close(m.copy);
+		return;
+	}
+	nfd = accept4(m.copy, (struct sockaddr *)&peer, &plen, flags & SOCK_NONBLOCK);
+	e = errno;
+	close(m.copy);
+	if (nfd < 0) {
+		answer(x, -1, e);
+		r.ret = -1;
+		r.err = e;
+		log_rec(x, &r, 0);
+		return;
+	}
+	m.copy = nfd;
+	k = sock_of(x->s, nfd, &fresh);
+	r.addr = (struct sp_bytes){&peer, plen < SP_RECORD_CUT ? plen : SP_RECORD_CUT};
+	apply_moment(&m, k, SP_AT_ACCEPT, (struct sockaddr *)&peer, plen);
+	if (addrp) {
+		socklen_t n = plen < (socklen_t)tlen ? plen : (socklen_t)tlen;
+		int pl = (int)plen;
+		if (poke(x->n->pid, addrp, &peer, n) != (ssize_t)n || poke(x->n->pid, lenp, &pl, sizeof pl) != sizeof pl) {
+			close(nfd);
+			answer(x, -1, EFAULT);
+			r.ret = -1;
+			r.err = EFAULT;
+			log_rec(x, &r, 0);
+			return;
+		}
+	}
+	struct seccomp_notif_addfd add = {
+		.id = x->n->id,
+		.flags = SECCOMP_ADDFD_FLAG_SEND,
+		.srcfd = (uint32_t)nfd,
+		.newfd_flags = (flags & SOCK_CLOEXEC) ? O_CLOEXEC : 0,
+	};
+	int got = ioctl(x->s->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+	e = errno;
+	close(nfd);
+	if (got < 0) {
+		if (k)
+			sock_drop(x->s, k->ino);
+		if (e == ENOENT)
+			return;
+		answer(x, -1, e);
+		r.ret = -1;
+		r.err = e;
+		log_rec(x, &r, 0);
+		return;
+	}
+	r.ret = got;
+	log_rec(x, &r, 0);
+	flush_injected(&m, got);
+}
+
+#define VALUE_MAX 4096
+
+static void do_setsockopt(struct ctx *x)
+{
+	int fd = (int)x->c.a[0], level = (int)x->c.a[1], opt = (int)x->c.a[2], len = (int)x->c.a[4];
+	unsigned char val[VALUE_MAX];
+	struct timeval tv;
+	const void *pv = val;
+	size_t plen;
+	struct sp_record r = {.call = SP_CALL_SETSOCKOPT, .fd = fd, .level = level, .opt = opt};
+	struct sp_override ov = {0};
+	struct sp_so_verdict v;
+	struct sp_slot slot = {0, 0, 0};
+	unsigned sflags = 0;
+	int copy, rc = -1, e = 0, fresh;
+	struct sock *k;
+
+	/* a length the kernel refuses, or a value too long to copy here: the
+	 * kernel answers the program itself */
+	if (len < 0 || len > VALUE_MAX || peek(x->n->pid, x->c.a[3], val, (size_t)len) != len) {
+		let_through(x);
+		log_rec(x, &r, 1);
+		return;
+	}
+	if (!still_valid(x))
+		return;
+	plen = (size_t)len;
+	r.value = (struct sp_bytes){val, plen < SP_RECORD_CUT ? plen : SP_RECORD_CUT};
+	r.value_passed = plen;
+	copy = take_fd(x, fd);
+	if (copy < 0) {
+		no_fd(x, &r, errno);
+		return;
+	}
+	k = sock_of(x->s, copy, &fresh);
+	if (k) {
+		struct moment_ctx m = {.x = x, .copy = copy, .target_fd = fd};
+		catch_up(&m, k, fresh);
+	}
+	/* an i386 struct timeval is two 32-bit longs: the kernel converts it
+	 * for a compat caller, and so do we for our own call */
+	if (x->c.compat && level == SOL_SOCKET && (opt == SO_RCVTIMEO || opt == SO_SNDTIMEO) && plen == 8) {
+		int32_t t32[2];
+		memcpy(t32, val, sizeof t32);
+		tv.tv_sec = t32[0];
+		tv.tv_usec = t32[1];
+		pv = &tv;
+		plen = sizeof tv;
+	}
+	const struct sp_table *t = x->p->t;
+	if (t && k)
+		sflags = sp_table_slot(t, level, opt, &slot);
+	if (sflags & SP_SLOT_OVERRIDDEN) {
+		unsigned needs = sp_override_needs(t, (enum sp_class)k->cls, slot.slot);
+		struct sockaddr_storage local, peer;
+		struct sp_sockaddrs view = {0};
+		socklen_t l = sizeof local;
+		if ((needs & SP_NEED_LOCAL) && getsockname(copy, (struct sockaddr *)&local, &l) == 0) {
+			view.local = (struct sockaddr *)&local;
+			view.local_len = l;
+		}
+		l = sizeof peer;
+		if ((needs & SP_NEED_PEER) && getpeername(copy, (struct sockaddr *)&peer, &l) == 0) {
+			view.peer = (struct sockaddr *)&peer;
+			view.peer_len = l;
+		}
+		sp_override_find(t, (enum sp_class)k->cls, slot.slot, &view, &ov);
+	}
+	sp_decide_setsockopt(&ov, level, opt, pv, plen, &v);
+	if (!x->p->same_creds && (v.kind == SP_V_PASS || v.kind == SP_V_REPLACE)) {
+		/* a set made here would be made with our privileges */
+		if (v.kind == SP_V_REPLACE)
+			warn_cannot_act(x, "it runs as another user, or with other capabilities");
+		close(copy);
+		let_through(x);
+		log_rec(x, &r, 1);
+		return;
+	}
+	switch (v.kind) {
+	case SP_V_SKIP:
+	case SP_V_REFUSE:
+		rc = v.kind == SP_V_REFUSE ? -1 : 0;
+		e = rc ? EPERM : 0;
+		r.action = v.kind == SP_V_REFUSE ? SP_ACT_DENY : SP_ACT_IGNORE;
+		r.ret = rc;
+		r.err = e;
+		log_rec(x, &r, 0);
+		break;
+	case SP_V_REPLACE:
+		rc = setsockopt(copy, level, opt, &v.k, v.klen);
+		e = rc < 0 ? errno : 0;
+		log_set(x, copy, fd, v.why == SP_OV_CLAMP ? SP_ACT_CLAMP : SP_ACT_FORCE, rc, e, level, opt, &v.k,
+			v.klen, 0, val, plen, 0);
+		if (rc == 0)
+			break;
+		/* refused: the program's own value goes through, and its result */
+		__attribute__((fallthrough));
+	case SP_V_PASS:
+		rc = setsockopt(copy, level, opt, pv, (socklen_t)plen);
+		e = rc < 0 ? errno : 0;
+		log_set(x, copy, fd, SP_ACT_PASS, rc, e, level, opt, val, (size_t)len, 0, NULL, 0, 0);
+		break;
+	}
+	if (rc == 0 && k && (sflags & SP_SLOT_DEFAULTED))
+		k->set_by_program[slot.default_bit / 64] |= UINT64_C(1) << (slot.default_bit % 64);
+	close(copy);
+	answer(x, rc, e);
+}
+
+static void do_getsockopt(struct ctx *x)
+{
+	int fd = (int)x->c.a[0], level = (int)x->c.a[1], opt = (int)x->c.a[2], tlen, copy, rc, e;
+	unsigned char val[VALUE_MAX];
+	struct sp_record r = {.call = SP_CALL_GETSOCKOPT, .fd = fd, .level = level, .opt = opt};
+	socklen_t len;
+
+	/* compat layouts (timeouts) and odd lengths: the kernel answers */
+	if (x->c.compat || !x->p->same_creds || peek(x->n->pid, x->c.a[4], &tlen, sizeof tlen) != sizeof tlen ||
+	    tlen < 0 || tlen > VALUE_MAX || !still_valid(x)) {
+		let_through(x);
+		log_rec(x, &r, 1);
+		return;
+	}
+	copy = take_fd(x, fd);
+	if (copy < 0) {
+		no_fd(x, &r, errno);
+		return;
+	}
+	len = (socklen_t)tlen;
+	rc = getsockopt(copy, level, opt, val, &len);
+	e = rc < 0 ? errno : 0;
+	close(copy);
+	if (rc == 0) {
+		int l = (int)len;
+		if (poke(x->n->pid, x->c.a[3], val, len) != (ssize_t)len ||
+		    poke(x->n->pid, x->c.a[4], &l, sizeof l) != sizeof l) {
+			rc = -1;
+			e = EFAULT;
+		}
+	}
+	answer(x, rc, e);
+	r.ret = rc;
+	r.err = e;
+	if (rc == 0) {
+		r.value = (struct sp_bytes){val, len < SP_RECORD_CUT ? len : SP_RECORD_CUT};
+		r.value_passed = len;
+	}
+	log_rec(x, &r, 0);
+}
+
+static void handle(struct sv *s, struct seccomp_notif *n)
+{
+	struct ctx x = {s, n, NULL, {0}};
+
+	if (!decode(&x)) {
+		let_through(&x);
+		return;
+	}
+	if (x.c.exec) {
+		struct proc *p = proc_get(s, n->pid);
+		if (p)
+			proc_forget(s, p->tgid);
+		let_through(&x);
+		return;
+	}
+	x.p = proc_get(s, n->pid);
+	if (!x.p) {
+		let_through(&x);
+		return;
+	}
+	switch (x.c.call) {
+	case SP_CALL_SOCKET: do_socket(&x); break;
+	case SP_CALL_BIND:
+	case SP_CALL_CONNECT:
+	case SP_CALL_LISTEN: do_bind_connect_listen(&x); break;
+	case SP_CALL_ACCEPT:
+	case SP_CALL_ACCEPT4: do_accept(&x); break;
+	case SP_CALL_SETSOCKOPT: do_setsockopt(&x); break;
+	case SP_CALL_GETSOCKOPT: do_getsockopt(&x); break;
+	}
+}
+
+static void *serve(void *arg)
+{
+	struct sv *s = arg;
+	struct seccomp_notif n;
+	sigset_t all;
+
+	/* signals are the main thread's (forwarded to CMD) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	for (;;) {
+		struct pollfd pf = {s->listener, POLLIN, 0};
+		if (poll(&pf, 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pf.revents & POLLIN) {
+			memset(&n, 0, sizeof n);
+			if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, &n) < 0) {
+				if (errno == EINTR || errno == ENOENT)
+					continue;
+				break;
+			}
+			handle(s, &n);
+			continue;
+		}
+		/* no process is left under the filter */
+		if (pf.revents & (POLLHUP | POLLERR | POLLNVAL))
+			break;
+	}
+	return NULL;
+}
+
+/* ---- start-up ---- */
+
+struct sv *sv_new(const struct sv_config *cfg)
+{
+	struct sv *s = calloc(1, sizeof *s);
+	char status[4096];
+
+	if (!s)
+		return NULL;
+	s->cfg = *cfg;
+	s->listener = -1;
+	s->pair[0] = s->pair[1] = -1;
+	s->parent = getpid();
+	if (svlog_open(&s->log, cfg->log, cfg->json) < 0) {
+		free(s);
+		return NULL;
+	}
+	build_routes(cfg->policy, s->log.kind != 0, &s->routes);
+	if (read_file("/proc/self/status", status, sizeof status) > 0) {
+		status_field(status, "\nUid:", s->own_uid, sizeof s->own_uid);
+		status_field(status, "\nGid:", s->own_gid, sizeof s->own_gid);
+		status_field(status, "\nCapEff:", s->own_cap, sizeof s->own_cap);
+	}
+	s->own_netns = netns_of("/proc/self/ns/net");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, s->pair) < 0) {
+		fprintf(stderr, "sockpolicy: socketpair: %s\n", strerror(errno));
+		sv_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int sv_child(struct sv *s)
+{
+	struct sock_filter f[SV_FILTER_MAX];
+	struct sock_fprog prog = {0, f};
+	char data[1] = {0}, cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	struct iovec iov = {data, 1};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	int listener = -1, err = 0;
+
+	/* the supervisor's death is ours: never run with calls answered ENOSYS */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != s->parent)
+		_exit(125);
+	close(s->pair[0]);
+	prog.len = (unsigned short)sv_filter_build(&s->routes, f);
+	if (prog.len == 0)
+		err = E2BIG;
+	else if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		err = errno;
+	else
+		listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+					SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog);
+	if (listener < 0 && !err)
+		err = errno;
+	if (listener >= 0) {
+		struct cmsghdr *c;
+		msg.msg_control = cbuf;
+		msg.msg_controllen = sizeof cbuf;
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &listener, sizeof(int));
+	} else {
+		data[0] = (char)err;
+	}
+	if (sendmsg(s->pair[1], &msg, 0) < 0)
+		_exit(125);
+	if (listener >= 0)
+		close(listener);
+	/* the parent's word: go on (supervised or not), or stop (--strict) */
+	ssize_t n;
+	do
+		n = read(s->pair[1], data, 1);
+	while (n < 0 && errno == EINTR);
+	close(s->pair[1]);
+	return n == 1 && data[0] == 1 ? 0 : -1;
+}
+
+static const char *seccomp_why(int err)
+{
+	switch (err) {
+	case EBUSY: return "a seccomp notifier already supervises this process (a container runtime, another sockpolicy)";
+	case EINVAL: return "this kernel has no SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (Linux 5.19 or later is needed)";
+	case EACCES:
+	case EPERM: return "seccomp filters are not allowed here";
+	case E2BIG: return "the policy names too many options for the filter";
+	default: return strerror(err);
+	}
+}
+
+int sv_parent(struct sv *s, pid_t child)
+{
+	char data[1] = {0}, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {data, 1};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+	struct cmsghdr *c;
+	ssize_t n;
+	char go = 1;
+
+	(void)child;
+	close(s->pair[1]);
+	s->pair[1] = -1;
+	do
+		n = recvmsg(s->pair[0], &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return 0; /* the child died before it got there: its status tells */
+	c = CMSG_FIRSTHDR(&msg);
+	if (c && c->cmsg_type == SCM_RIGHTS)
+		memcpy(&s->listener, CMSG_DATA(c), sizeof(int));
+	if (s->listener < 0) {
+		fprintf(stderr, "sockpolicy: %s: the supervisor cannot act: %s%s\n", s->cfg.strict ? "error" : "warning",
+			seccomp_why(data[0]), s->cfg.strict ? "" : "; the program runs without the policy");
+		if (s->cfg.strict)
+			go = 0;
+	} else if (pthread_create(&s->thread, NULL, serve, s) == 0) {
+		s->serving = 1;
+	} else {
+		fprintf(stderr, "sockpolicy: cannot start the supervisor: %s\n", strerror(errno));
+		go = 0;
+	}
+	if (write(s->pair[0], &go, 1) < 0) {
+		/* the child is gone: its status tells */
+	}
+	return go ? 0 : -1;
+}
+
+void sv_wait_done(struct sv *s)
+{
+	if (s->serving) {
+		pthread_join(s->thread, NULL);
+		s->serving = 0;
+	}
+}
+
+void sv_free(struct sv *s)
+{
+	if (!s)
+		return;
+	if (s->serving) {
+		pthread_cancel(s->thread);
+		pthread_join(s->thread, NULL);
+	}
+	for (int i = 0; i < 2; i++)
+		if (s->pair[i] >= 0)
+			close(s->pair[i]);
+	if (s->listener >= 0)
+		close(s->listener);
+	for (unsigned i = 0; i < NPROC; i++)
+		while (s->procs[i]) {
+			struct proc *p = s->procs[i];
+			s->procs[i] = p->next;
+			if (p->pidfd >= 0)
+				close(p->pidfd);
+			free(p);
+		}
+	for (unsigned i = 0; i < NSOCK; i++)
+		while (s->socks[i]) {
+			struct sock *k = s->socks[i];
+			s->socks[i] = k->next;
+			free(k);
+		}
+	while (s->tabs) {
+		struct tab *t = s->tabs;
+		s->tabs = t->next;
+		sp_table_free(t->t);
+		free(t->prog);
+		free(t);
+	}
+	svlog_close(&s->log);
+	free(s);
+}

@@ -1,0 +1,45 @@
+/* The seccomp supervisor (SPEC §6): CMD runs under a filter that sends the
+ * socket calls a policy needs (every one, with a log) to this process,
+ * which executes the engine's verdicts on CMD's sockets from outside
+ * (pidfd_getfd, SECCOMP_IOCTL_NOTIF_ADDFD) and writes the log's records.
+ *
+ * Use: sv_new before fork; sv_child in the child, right before exec;
+ * sv_parent in the parent after fork; sv_wait_done once CMD has ended
+ * (run: until no process under the filter is left); sv_free. */
+#ifndef SOCKPOLICY_SUPERVISOR_H
+#define SOCKPOLICY_SUPERVISOR_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "../policy/policy.h"
+
+struct sv_config {
+	const struct sp_policy *policy; /* parsed and checked; may have no rules */
+	const char *log;                /* SOCKPOLICY_LOG's forms, or NULL */
+	int json;
+	int strict; /* the supervisor cannot act: CMD is not started */
+};
+
+struct sv;
+
+/* NULL after a message on stderr (a log that cannot be opened). */
+struct sv *sv_new(const struct sv_config *cfg);
+/* In the child: no_new_privs, the filter, the listener handed to the
+ * parent, death with the parent.  Returns 0 to exec CMD; -1 when CMD must
+ * not start (--strict and the filter could not be installed). */
+int sv_child(struct sv *s);
+/* In the parent: takes the listener and starts serving.  Returns 0 (CMD
+ * runs, supervised or, after a warning, not), or -1 when --strict stops
+ * it (a message said why). */
+int sv_parent(struct sv *s, pid_t child);
+/* After CMD ended: serves until no process under the filter is left. */
+void sv_wait_done(struct sv *s);
+void sv_free(struct sv *s);
+
+/* Runs CMD supervised, forwarding SIGINT, SIGTERM, SIGHUP and SIGQUIT, and
+ * returns its exit status (128+N for a signal), 125 for our own failure,
+ * 126/127 when it cannot run. */
+int sv_run(char *const cmd[], const struct sv_config *cfg);
+
+#endif

@@ -1,0 +1,143 @@
+#include "svlog.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+/* A ret no call returns: formatted, then written as null */
+#define RET_SENTINEL (LONG_MIN + 7)
+
+int svlog_open(struct svlog *l, const char *spec, int json)
+{
+	*l = (struct svlog){0, -1, json, NULL};
+	if (!spec || !*spec)
+		return 0;
+	if (strcmp(spec, "stderr") == 0 || strcmp(spec, "-") == 0 || strncmp(spec, "fd:", 3) == 0) {
+		char *end;
+		long n = spec[0] == 'f' ? strtol(spec + 3, &end, 10) : 2;
+		if (spec[0] == 'f' && (end == spec + 3 || *end || n < 0 || n > INT_MAX)) {
+			fprintf(stderr, "sockpolicy: %s: not a descriptor number\n", spec);
+			return -1;
+		}
+		/* our own copy, above the low numbers CMD will use */
+		l->fd = fcntl((int)n, F_DUPFD_CLOEXEC, 100);
+		if (l->fd < 0) {
+			fprintf(stderr, "sockpolicy: %s: %s\n", spec, strerror(errno));
+			return -1;
+		}
+		l->kind = 1;
+		return 0;
+	}
+	if (strcmp(spec, "syslog") == 0) {
+		openlog("sockpolicy", LOG_NDELAY, LOG_USER);
+		l->kind = 3;
+		return 0;
+	}
+	if (strstr(spec, "%p")) {
+		l->tmpl = strdup(spec);
+		if (!l->tmpl)
+			return -1;
+		l->kind = 2;
+		return 0;
+	}
+	l->fd = open(spec, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	if (l->fd < 0) {
+		fprintf(stderr, "sockpolicy: %s: cannot open the log: %s\n", spec, strerror(errno));
+		return -1;
+	}
+	l->kind = 1;
+	return 0;
+}
+
+void svlog_close(struct svlog *l)
+{
+	if (l->fd >= 0)
+		close(l->fd);
+	free(l->tmpl);
+	*l = (struct svlog){0, -1, 0, NULL};
+}
+
+/* The path of PID's own file: %p its pid, %% a %. */
+static int expand(const char *tmpl, pid_t pid, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (const char *c = tmpl; *c; c++) {
+		int n = 1;
+		if (c[0] == '%' && c[1] == 'p') {
+			n = snprintf(out + o, size - o, "%ld", (long)pid);
+			c++;
+		} else if (c[0] == '%' && c[1] == '%') {
+			out[o] = '%';
+			c++;
+		} else if (o < size) {
+			out[o] = *c;
+		}
+		o += (size_t)n;
+		if (o >= size)
+			return -1;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* Replaces the sentinel's digits in BUF by WITH; returns the new length. */
+static size_t unknown_ret(char *buf, size_t len, const char *with)
+{
+	char num[32];
+	int n = snprintf(num, sizeof num, "%ld", (long)RET_SENTINEL);
+	char *at = memmem(buf, len, num, (size_t)n);
+	size_t w = strlen(with);
+
+	if (!at)
+		return len;
+	memmove(at + w, at + n, len - (size_t)(at - buf) - (size_t)n + 1);
+	memcpy(at, with, w);
+	return len - (size_t)n + w;
+}
+
+void svlog_write(struct svlog *l, const struct sp_record *r, pid_t pid, pid_t tid, const char *prog,
+		 int ret_unknown)
+{
+	char buf[SP_RECORD_MAX + 64];
+	struct sp_record_meta m = {{0, 0}, pid, tid, prog};
+	struct sp_record copy = *r;
+	size_t len;
+
+	if (!l->kind)
+		return;
+	if (ret_unknown)
+		copy.ret = RET_SENTINEL;
+	clock_gettime(CLOCK_REALTIME, &m.ts);
+	if (l->kind == 3) {
+		len = sp_record_text_body(&copy, &m, buf);
+		if (ret_unknown)
+			len = unknown_ret(buf, len, "?");
+		syslog(LOG_INFO, "%.*s", (int)(len && buf[len - 1] == '\n' ? len - 1 : len), buf);
+		return;
+	}
+	len = l->json ? sp_record_json(&copy, &m, buf) : sp_record_text(&copy, &m, buf);
+	if (ret_unknown)
+		len = unknown_ret(buf, len, l->json ? "null" : "?");
+	if (l->kind == 1) {
+		if (write(l->fd, buf, len) < 0) {
+			/* dropped, as the library drops what cannot be written */
+		}
+		return;
+	}
+	char path[PATH_MAX];
+	if (expand(l->tmpl, pid, path, sizeof path) < 0)
+		return;
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	if (fd < 0)
+		return;
+	if (write(fd, buf, len) < 0) {
+		/* dropped */
+	}
+	close(fd);
+}

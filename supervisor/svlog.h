@@ -1,0 +1,28 @@
+/* The supervisor's side of the log (SPEC §2, §4): records about other
+ * processes, in the log's own forms (preload/record.h's formatter), to the
+ * destinations SOCKPOLICY_LOG names. */
+#ifndef SOCKPOLICY_SV_LOG_H
+#define SOCKPOLICY_SV_LOG_H
+
+#include <sys/types.h>
+
+#include "../preload/record.h"
+
+struct svlog {
+	int kind; /* 0 none, 1 a descriptor, 2 a file per pid (%p), 3 syslog */
+	int fd;
+	int json;
+	char *tmpl; /* kind 2: the path with %p and %% */
+};
+
+/* Opens SPEC (NULL or empty: no log).  Returns 0, or -1 after a message. */
+int svlog_open(struct svlog *l, const char *spec, int json);
+void svlog_close(struct svlog *l);
+
+/* R as the record of a call of process PID, thread TID, named PROG.
+ * RET_UNKNOWN: the kernel finished the call out of sight: `ret` is null
+ * (text: "?"), errno absent. */
+void svlog_write(struct svlog *l, const struct sp_record *r, pid_t pid, pid_t tid, const char *prog,
+		 int ret_unknown);
+
+#endif
