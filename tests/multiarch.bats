@@ -51,6 +51,7 @@ POLICY=(-p 'tcp: TCP_NODELAY=1' -p 'tcp: SO_RCVBUF=100000')
 	[[ $output != *"wrong ELF class"* ]]
 	run "$CLI" run "${POLICY[@]}" --print-env -- ./prog32
 	[[ $output == *"/i386/libsockpolicy.so"* ]]
+	[[ $output != *"supervisor"* ]]
 }
 
 @test "multiarch: a dynamic musl program reads back its policy under sockpolicy run" {
@@ -61,6 +62,7 @@ POLICY=(-p 'tcp: TCP_NODELAY=1' -p 'tcp: SO_RCVBUF=100000')
 	[ "$status" -eq 0 ]
 	[[ $output == *"read 1 200000"* ]]
 	[[ $output == *"progmusl: setsockopt("*", SOL_TCP, TCP_NODELAY, 1) = 0 [inject]"* ]]
+	[[ $output != *"supervisor"* ]]
 	[[ $output != *"Error relocating"* ]]
 }
 
@@ -81,24 +83,33 @@ native_only() {
 	cp "$LIB" inst/lib/sockpolicy/libsockpolicy.so
 }
 
-@test "multiarch: without a musl build, a musl program runs without the library and a warning" {
+@test "multiarch: without a musl build, a musl program goes to the supervisor; --via=preload refuses" {
 	need_musl
 	native_only
 	run inst/bin/sockpolicy run "${POLICY[@]}" -- ./progmusl
 	echo "$output"
-	# before: musl's loader failed on the glibc library and the program never ran (127)
+	# before: the glibc library went into LD_PRELOAD, musl's loader failed on
+	# it and the program never ran (127)
 	[ "$status" -eq 0 ]
-	[[ $output == *"warning: './progmusl' is a musl program and no musl build"* ]]
-	[[ $output == *"read 0 "* ]]
+	[[ $output == *"'./progmusl' is a musl program without a musl build of the library: running it under the seccomp supervisor"* ]]
+	[[ $output == *"read 1 200000"* ]]
+	[[ $output != *"Error relocating"* ]]
+	run inst/bin/sockpolicy run --via=preload "${POLICY[@]}" -- ./progmusl
+	[ "$status" -eq 125 ]
+	[[ $output == *"the library cannot reach it"* ]]
 }
 
-@test "multiarch: without a 32-bit build, a 32-bit program is warned about" {
+@test "multiarch: without a 32-bit build, a 32-bit program goes to the supervisor; --via=preload refuses" {
 	need_i386
 	native_only
 	run inst/bin/sockpolicy run "${POLICY[@]}" -- ./prog32
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ $output == *"warning: './prog32' is a 32-bit program and no 32-bit build"* ]]
+	[[ $output == *"'./prog32' is a 32-bit program without a 32-bit build of the library: running it under the seccomp supervisor"* ]]
+	[[ $output == *"read 1 200000"* ]]
+	[[ $output != *"wrong ELF class"* ]]
+	run inst/bin/sockpolicy run --via=preload "${POLICY[@]}" -- ./prog32
+	[ "$status" -eq 125 ]
 }
 
 @test "multiarch: the installed layout (PKGLIBDIR/i386, PKGLIBDIR/musl) is found" {

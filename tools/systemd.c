@@ -366,7 +366,8 @@ static char *unit_preload(const char *root, const char *unit, char **exec)
 			free(dir);
 		}
 		/* within one unit's drop-ins, name order across directories */
-		qsort(drop + first, ndrop - first, sizeof *drop, compare_names);
+		if (ndrop > first)
+			qsort(drop + first, ndrop - first, sizeof *drop, compare_names);
 	}
 	for (size_t i = 0; i < ndrop; i++) {
 		read_unit_file(drop[i], &preload, exec);
