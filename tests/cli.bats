@@ -534,8 +534,16 @@ $(realpath "$root/usr/lib/sockpolicy/libsockpolicy.so")"
 		[ ! -s warnings.txt ] || { cat warnings.txt; return 1; }
 		grep -q 'SOCKPOLICY' page.txt
 	done
-	# uninstall takes it all away again
+	# bash completion, and an example policy that applies nothing
+	grep -q 'complete -F _sockpolicy sockpolicy' "$root/usr/share/bash-completion/completions/sockpolicy"
+	run "$root/usr/bin/sockpolicy" check -f "$root/etc/sockpolicy.conf"
+	[ "$status" -eq 0 ] && [ -z "$output" ]
+	# an admin's policy is never overwritten
+	echo 'tcp: TCP_NODELAY=1' >"$root/etc/sockpolicy.conf"
+	make -C "$SP_ROOT" B="$BATS_TEST_TMPDIR/build" PREFIX=/usr DESTDIR="$root" install >/dev/null
+	[ "$(cat "$root/etc/sockpolicy.conf")" = 'tcp: TCP_NODELAY=1' ]
+	# uninstall takes it all away again, but the policy
 	run make -C "$SP_ROOT" B="$BATS_TEST_TMPDIR/build" PREFIX=/usr DESTDIR="$root" uninstall
 	[ "$status" -eq 0 ]
-	[ -z "$(find "$root" -type f)" ]
+	[ "$(find "$root" -type f)" = "$root/etc/sockpolicy.conf" ]
 }
