@@ -7,7 +7,13 @@
 #include <stddef.h>
 
 /* Copies LEN bytes at SRC into DST.  Returns 0, or -1 when SRC is NULL or
- * not readable. */
+ * not readable (all of it).  Leaves errno alone. */
 int sp_safe_read(void *dst, const void *src, size_t len);
+
+/* Copies the readable start of the LEN bytes at SRC into DST (a value
+ * that ends where a PROT_NONE page begins: the bytes before it).  Returns
+ * how many were copied, 0 when SRC is NULL or unreadable.  Leaves errno
+ * alone. */
+size_t sp_safe_read_prefix(void *dst, const void *src, size_t len);
 
 #endif
