@@ -9,8 +9,9 @@
 #include "real.h"
 #include "safe_read.h"
 
-/* Enough of an opaque option value for the log; longer ones are cut. */
-#define SP_VALUE_COPY_MAX 512
+/* Enough of an option value for the log, which shows no more (longer
+ * ones are cut and named by their length), and for clamping. */
+#define SP_VALUE_COPY_MAX SP_RECORD_CUT
 
 /* A socket the shim did not see being made: its class, asked of the
  * kernel.  The common case, a socket it saw, is the inline sp_sock_state. */
@@ -81,8 +82,10 @@ static inline int is_size_option(int level, int opt)
 	       (opt == SO_RCVBUF || opt == SO_SNDBUF || opt == SO_RCVBUFFORCE || opt == SO_SNDBUFFORCE);
 }
 
+/* PASSED, REQ_PASSED: what the program passed, when VAL or REQ holds only
+ * the start of it (0: all). */
 static void log_setsockopt(int fd, enum sp_act action, int rc, int err, int level, int opt, const void *val,
-			   size_t len, const void *req, size_t req_len)
+			   size_t len, size_t passed, const void *req, size_t req_len, size_t req_passed)
 {
 	struct sp_record r = {
 		.call = SP_CALL_SETSOCKOPT,
@@ -94,6 +97,8 @@ static void log_setsockopt(int fd, enum sp_act action, int rc, int err, int leve
 		.opt = opt,
 		.value = {val, len},
 		.requested = {req, req_len},
+		.value_passed = passed,
+		.requested_passed = req_passed,
 	};
 	/* ignore and deny never reached the kernel */
 	if (rc == 0 && is_size_option(level, opt) && action != SP_ACT_IGNORE && action != SP_ACT_DENY)
@@ -110,7 +115,7 @@ static void inject(void *ctx, const struct sp_action *a)
 	rc = real_setsockopt(fd, a->level, a->opt, &k, len);
 	e = errno;
 	if (sp_sink_active())
-		log_setsockopt(fd, SP_ACT_INJECT, rc, e, a->level, a->opt, &k, len, NULL, 0);
+		log_setsockopt(fd, SP_ACT_INJECT, rc, e, a->level, a->opt, &k, len, 0, NULL, 0, 0);
 }
 
 /* sp_apply_now when the rules need an address the call did not give: the
@@ -154,14 +159,44 @@ void sp_apply_now(int fd, struct sp_fdstate *st, enum sp_moment m, const struct 
  * kernel has not read it (yet), so it may be anything. */
 struct program_value {
 	unsigned char bytes[SP_VALUE_COPY_MAX];
-	size_t len;
+	size_t len;    /* copied: the readable start, at most the log's cut */
+	size_t passed; /* the program's length */
 	const void *p; /* NULL when unreadable */
 };
 
 static void copy_program_value(const void *val, socklen_t len, struct program_value *pv)
 {
-	pv->len = len < sizeof pv->bytes ? len : sizeof pv->bytes;
-	pv->p = sp_safe_read(pv->bytes, val, pv->len) == 0 ? pv->bytes : NULL;
+	pv->passed = len;
+	pv->len = sp_safe_read_prefix(pv->bytes, val, len < sizeof pv->bytes ? len : sizeof pv->bytes);
+	pv->p = pv->len > 0 || (len == 0 && val) ? pv->bytes : NULL;
+}
+
+/* Whether a setsockopt of LEN bytes that succeeded read them all, so that
+ * the record may read them in place, with no copy and no system call: the
+ * options of the table with a value of fixed size, passed at that size
+ * (or one byte, which IPPROTO_IP reads as a char), and every int of
+ * SOL_SOCKET.  The kernel reads no
+ * more than an option needs: an option it does not know by name, a
+ * string (TCP_CONGESTION stops at a NUL) or a longer value may end in
+ * memory nobody can read, and is copied with the kernel's help. */
+static int kernel_read_all(int level, int opt, socklen_t len)
+{
+	int idx;
+
+	/* SOL_SOCKET reads an int before it looks at the option: the common
+	 * case, decided without the table */
+	if (level == SOL_SOCKET && len == sizeof(int))
+		return 1;
+	if ((idx = sp_option_index(level, opt)) < 0)
+		return 0;
+	switch (sp_options[idx].vtype) {
+	case SP_T_BOOL:
+	case SP_T_INT:
+	case SP_T_SIZE: return len == sizeof(int) || len <= 1;
+	case SP_T_TIMEOUT: return len == sizeof(struct timeval);
+	case SP_T_LINGER: return len == sizeof(struct linger);
+	default: return 0;
+	}
 }
 
 int sp_pass_setsockopt(int fd, int level, int opt, const void *val, socklen_t len)
@@ -170,14 +205,13 @@ int sp_pass_setsockopt(int fd, int level, int opt, const void *val, socklen_t le
 
 	if (sp_sink_active()) {
 		struct program_value pv;
-		if (rc == 0) {
-			/* the kernel read it: safe to read here */
+		if (rc == 0 && kernel_read_all(level, opt, len)) {
 			pv.p = val;
-			pv.len = len < SP_VALUE_COPY_MAX ? len : SP_VALUE_COPY_MAX;
+			pv.len = pv.passed = len;
 		} else {
 			copy_program_value(val, len, &pv);
 		}
-		log_setsockopt(fd, SP_ACT_PASS, rc, e, level, opt, pv.p, pv.len, NULL, 0);
+		log_setsockopt(fd, SP_ACT_PASS, rc, e, level, opt, pv.p, pv.len, pv.passed, NULL, 0, 0);
 	}
 	errno = e;
 	return rc;
@@ -193,7 +227,7 @@ static int replace(int fd, int level, int opt, const void *val, socklen_t len, c
 
 	if (sp_sink_active()) {
 		copy_program_value(val, len, &pv);
-		log_setsockopt(fd, action, rc, e, level, opt, k, klen, pv.p, pv.len);
+		log_setsockopt(fd, action, rc, e, level, opt, k, klen, 0, pv.p, pv.len, pv.passed);
 	}
 	if (rc == 0) {
 		errno = saved_errno;
@@ -252,7 +286,7 @@ int sp_apply_setsockopt(int fd, int level, int opt, const void *val, socklen_t l
 			struct program_value pv;
 			copy_program_value(val, len, &pv);
 			log_setsockopt(fd, deny ? SP_ACT_DENY : SP_ACT_IGNORE, rc, EPERM, level, opt, pv.p, pv.len,
-				       NULL, 0);
+				       pv.passed, NULL, 0, 0);
 		}
 		errno = deny ? EPERM : saved;
 		break;

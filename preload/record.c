@@ -11,7 +11,7 @@
 #include "libc_compat.h"
 
 /* Shown bytes of an opaque value; the rest is summarised. */
-#define SP_HEX_MAX 128
+#define SP_HEX_MAX SP_RECORD_CUT
 /* A program's short name is at most NAME_MAX; keep records bounded. */
 #define SP_PROG_MAX 255
 
@@ -93,7 +93,9 @@ static void put_ll(struct out *o, long long v)
 
 static const char hexdigits[] = "0123456789abcdef";
 
-static void put_hex_bytes(struct out *o, const unsigned char *b, size_t n)
+/* The N bytes at B, of TOTAL the call passed: a cut value names the
+ * length the program gave, not how much of it was copied. */
+static void put_hex_bytes(struct out *o, const unsigned char *b, size_t n, size_t total)
 {
 	size_t shown = n > SP_HEX_MAX ? SP_HEX_MAX : n;
 	put(o, "0x");
@@ -101,11 +103,20 @@ static void put_hex_bytes(struct out *o, const unsigned char *b, size_t n)
 		put_ch(o, hexdigits[b[i] >> 4]);
 		put_ch(o, hexdigits[b[i] & 15]);
 	}
-	if (shown < n) {
+	if (total < n)
+		total = n;
+	if (shown < total) {
 		put(o, "...(");
-		put_ull(o, n);
+		put_ull(o, total);
 		put(o, " bytes)");
 	}
+}
+
+/* What the call passed of B (PASSED from the record): more than its
+ * bytes when they were cut. */
+static size_t passed_len(const struct sp_bytes *b, size_t passed)
+{
+	return passed > b->len ? passed : b->len;
 }
 
 /* ---- quoting ---- */
@@ -351,8 +362,9 @@ static void put_addr_chars(struct out *o, const struct style *st, const char *s,
 
 /* "127.0.0.1:8080", "[::1]:8080", "unix:/run/x.sock", "unix:@name",
  * "unix:" (unnamed); other families as "AF_NAME:0x<bytes>".  Unix names are
- * quoted in text too, as strace quotes paths. */
-static void put_sockaddr(struct out *o, const struct style *st, const struct sp_bytes *b)
+ * quoted in text too, as strace quotes paths.  PASSED: the length the call
+ * passed, when B holds only the start of it (0: B is all). */
+static void put_sockaddr(struct out *o, const struct style *st, const struct sp_bytes *b, size_t passed)
 {
 	const struct sockaddr *sa = b->p;
 	char ip[INET6_ADDRSTRLEN];
@@ -409,7 +421,7 @@ static void put_sockaddr(struct out *o, const struct style *st, const struct sp_
 			put_ull(o, sa->sa_family);
 		put_ch(o, ':');
 		put_hex_bytes(o, (const unsigned char *)b->p + sizeof sa->sa_family,
-			      b->len - sizeof sa->sa_family);
+			      b->len - sizeof sa->sa_family, passed_len(b, passed) - sizeof sa->sa_family);
 	}
 	if (quote)
 		put_ch(o, '"');
@@ -433,7 +445,18 @@ static int exact_length(enum sp_vtype t, size_t len)
 	}
 }
 
-static void put_value(struct out *o, const struct style *st, int level, int opt, const struct sp_bytes *b)
+static void put_value_bytes(struct out *o, const struct style *st, const struct sp_bytes *b, size_t passed)
+{
+	if (st->json)
+		put_ch(o, '"');
+	put_hex_bytes(o, b->p, b->len, passed_len(b, passed));
+	if (st->json)
+		put_ch(o, '"');
+}
+
+/* B of PASSED bytes (0: B is all of it). */
+static void put_value_cut(struct out *o, const struct style *st, int level, int opt, const struct sp_bytes *b,
+			  size_t passed)
 {
 	int idx = sp_option_index(level, opt);
 	enum sp_vtype t = idx >= 0 ? (enum sp_vtype)sp_options[idx].vtype : SP_T_OPAQUE;
@@ -442,6 +465,11 @@ static void put_value(struct out *o, const struct style *st, int level, int opt,
 
 	if (!b->p) {
 		put(o, st->json ? "null" : "?");
+		return;
+	}
+	/* a value cut short is shown as bytes: its start alone is no value */
+	if (passed_len(b, passed) != b->len) {
+		put_value_bytes(o, st, b, passed);
 		return;
 	}
 	if (t != SP_T_OPAQUE && exact_length(t, b->len) && sp_value_decode(t, b->p, b->len, &v) == 0) {
@@ -476,11 +504,12 @@ static void put_value(struct out *o, const struct style *st, int level, int opt,
 		put_ll(o, i);
 		return;
 	}
-	if (st->json)
-		put_ch(o, '"');
-	put_hex_bytes(o, b->p, b->len);
-	if (st->json)
-		put_ch(o, '"');
+	put_value_bytes(o, st, b, passed);
+}
+
+static void put_value(struct out *o, const struct style *st, int level, int opt, const struct sp_bytes *b)
+{
+	put_value_cut(o, st, level, opt, b, 0);
 }
 
 /* ---- records ---- */
@@ -610,7 +639,7 @@ size_t sp_record_json(const struct sp_record *r, const struct sp_record_meta *m,
 	case SP_CALL_ACCEPT:
 	case SP_CALL_ACCEPT4:
 		put(&o, ",\"addr\":");
-		put_sockaddr(&o, &json, &r->addr);
+		put_sockaddr(&o, &json, &r->addr, r->addr_passed);
 		break;
 	case SP_CALL_LISTEN:
 		put(&o, ",\"backlog\":");
@@ -625,11 +654,11 @@ size_t sp_record_json(const struct sp_record *r, const struct sp_record_meta *m,
 		put_name_or_number(&o, &json, idx >= 0 ? sp_options[idx].name : NULL, r->opt);
 		if (r->call == SP_CALL_SETSOCKOPT || r->ret == 0) {
 			put(&o, ",\"value\":");
-			put_value(&o, &json, r->level, r->opt, &r->value);
+			put_value_cut(&o, &json, r->level, r->opt, &r->value, r->value_passed);
 		}
 		if (r->action == SP_ACT_FORCE || r->action == SP_ACT_CLAMP) {
 			put(&o, ",\"requested\":");
-			put_value(&o, &json, r->level, r->opt, &r->requested);
+			put_value_cut(&o, &json, r->level, r->opt, &r->requested, r->requested_passed);
 		}
 		if (r->has_effective) {
 			put(&o, ",\"effective\":");
@@ -670,11 +699,11 @@ static size_t text_body(const struct sp_record *r, const struct sp_record_meta *
 	case SP_CALL_BIND:
 	case SP_CALL_CONNECT:
 	case SP_CALL_ACCEPT:
-		put_sockaddr(&o, &text, &r->addr);
+		put_sockaddr(&o, &text, &r->addr, r->addr_passed);
 		break;
 	case SP_CALL_ACCEPT4: {
 		int first = 1;
-		put_sockaddr(&o, &text, &r->addr);
+		put_sockaddr(&o, &text, &r->addr, r->addr_passed);
 		put(&o, ", ");
 		put_flag_list(&o, r->flags, &first);
 		if (first)
@@ -693,10 +722,10 @@ static size_t text_body(const struct sp_record *r, const struct sp_record_meta *
 		if (r->call == SP_CALL_SETSOCKOPT || r->ret == 0) {
 			put(&o, ", ");
 			if (r->action == SP_ACT_FORCE || r->action == SP_ACT_CLAMP) {
-				put_value(&o, &text, r->level, r->opt, &r->requested);
+				put_value_cut(&o, &text, r->level, r->opt, &r->requested, r->requested_passed);
 				put(&o, " -> ");
 			}
-			put_value(&o, &text, r->level, r->opt, &r->value);
+			put_value_cut(&o, &text, r->level, r->opt, &r->value, r->value_passed);
 		}
 		break;
 	}
@@ -773,7 +802,7 @@ size_t sp_record_format_addr(const void *sa, size_t len, int json, char *buf, si
 	struct out o = {buf, 0, size - 1};
 	struct sp_bytes b = {.p = sa, .len = len};
 
-	put_sockaddr(&o, &st, &b);
+	put_sockaddr(&o, &st, &b, 0);
 	return field_end(&o);
 }
 

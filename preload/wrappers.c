@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "../policy/options.h"
 #include "apply.h"
 #include "export.h"
 #include "init.h"
@@ -187,6 +188,7 @@ static inline __attribute__((always_inline)) int addr_call(enum sp_call call, in
 		copy_arg_addr(addr, len, &a);
 		if (a.ok)
 			r.addr = (struct sp_bytes){&a.copy, a.len};
+		r.addr_passed = len;
 	}
 	sp_log(&r);
 	errno = e;
@@ -305,10 +307,20 @@ static SP_SLOW int accept_call(enum sp_call call, int fd, struct sockaddr *addr,
 	nfd = call == SP_CALL_ACCEPT4 ? REAL(accept4)(fd, peer, peer_len, flags) : REAL(accept)(fd, peer, peer_len);
 	e = errno;
 	if (nfd >= 0 && wants_peer) {
-		/* the kernel wrote the address: safe to read, cut to what fit */
+		/* the kernel wrote the address and its whole length: safe to read */
 		got = *peer_len;
-		if (addr && got > cap)
-			got = cap;
+		if (addr && got > cap) {
+			/* the program's buffer holds the start of it, or nothing
+			 * (a struct sockaddr for an IPv6 peer, addrlen 0): rules
+			 * and the log ask the kernel for the whole of it */
+			own_len = sizeof own;
+			if (getpeername(nfd, (struct sockaddr *)&own, &own_len) == 0) {
+				peer = (struct sockaddr *)&own;
+				got = own_len < sizeof own ? own_len : (socklen_t)sizeof own;
+			} else {
+				got = cap;
+			}
+		}
 	}
 	if (logged) {
 		struct sp_record r = {.call = call, .fd = fd, .ret = nfd, .err = e, .flags = flags};
@@ -378,16 +390,47 @@ SP_EXPORT int setsockopt(int fd, int level, int opt, const void *val, socklen_t 
 	return started() ? setsockopt_go(fd, level, opt, val, len) : setsockopt_early(fd, level, opt, val, len);
 }
 
+/* Whether the kernel's getsockopt of this option returns at most the
+ * length it was given: every SOL_SOCKET option (sk_getsockopt cuts its
+ * answer to the buffer, or fails), and the options of the table with a
+ * value of known shape (an int, a timeval, a name).  Others may answer
+ * with the length they need (NETLINK_LIST_MEMBERSHIPS), more than the
+ * buffer holds, or write less than they say. */
+static inline int length_kept(int level, int opt)
+{
+	int idx;
+
+	if (level == SOL_SOCKET)
+		return 1;
+	idx = sp_option_index(level, opt);
+	return idx >= 0 && sp_options[idx].vtype != SP_T_OPAQUE;
+}
+
 static SP_SLOW int getsockopt_slow(int fd, int level, int opt, void *val, socklen_t *len)
 {
-	int rc, e;
+	unsigned char copy[SP_RECORD_CUT];
+	int kept = length_kept(level, opt), rc, e;
+	socklen_t before = 0;
 
+	/* read before the call, safely: the kernel has not checked LEN yet */
+	if (!kept && sp_safe_read(&before, len, sizeof before) < 0)
+		before = 0;
 	rc = REAL(getsockopt)(fd, level, opt, val, len);
 	e = errno;
 	struct sp_record r = {.call = SP_CALL_GETSOCKOPT, .fd = fd, .ret = rc, .err = e, .level = level,
 			      .opt = opt};
-	if (rc == 0)
-		r.value = (struct sp_bytes){val, *len};
+	if (rc == 0 && kept) {
+		/* what the kernel wrote: LEN is no more than the buffer */
+		r.value = (struct sp_bytes){val, *len < sizeof copy ? *len : sizeof copy};
+		r.value_passed = *len;
+	} else if (rc == 0) {
+		/* never more than the buffer held, copied as the kernel may
+		 * have written less than it says */
+		socklen_t n = *len < before ? *len : before;
+		size_t got = sp_safe_read_prefix(copy, val, n < sizeof copy ? n : sizeof copy);
+		r.value = (struct sp_bytes){got || !n ? copy : NULL, got};
+		r.value_passed = n;
+	}
 	sp_log(&r);
 	errno = e;
 	return rc;

@@ -307,6 +307,12 @@ int sp_fuzz_record(const uint8_t *data, size_t size)
 		memcpy(requested, p, len);
 		r.requested = (struct sp_bytes){requested, len};
 	}
+	/* the lengths the program passed, of which only those bytes were
+	 * copied (a cut value names them); last, so that older inputs read
+	 * as before */
+	r.value_passed = (socklen_t)take32(&in);
+	r.requested_passed = (socklen_t)take32(&in);
+	r.addr_passed = (socklen_t)take32(&in);
 
 	buf[SP_RECORD_MAX] = 'X'; /* the formatter must not reach it */
 	len = sp_record_json(&r, &m, buf);
