@@ -106,3 +106,23 @@ in_ns() {
 	[[ ${lines[-1]} == "nodelay 0" ]]
 	[ ! -s "$SW/etc/ld.so.preload" ]
 }
+
+@test "system-wide: 64-bit and 32-bit programs each load their build through \$LIB in /etc/ld.so.preload" {
+	printf 'int main(void){return 0;}\n' | gcc -m32 -x c - -o /dev/null 2>/dev/null ||
+		skip "gcc -m32 cannot link (Debian: gcc-multilib)"
+	[ -f "$SP_BUILD/i386/libsockpolicy.so" ] # make check builds it when gcc -m32 links
+	echo "$READBACK" | gcc -m32 -x c - -o "$SW/readback32"
+	# the loader expands $LIB for each program: lib/<multiarch> for the
+	# native one, lib32 (gcc-multilib's loader) or lib/i386-linux-gnu for i386
+	ma=$(gcc -print-multiarch)
+	mkdir -p "$SW/lib/$ma" "$SW/lib32" "$SW/lib/i386-linux-gnu"
+	cp "$SW/libsockpolicy.so" "$SW/lib/$ma/"
+	cp "$SP_BUILD/i386/libsockpolicy.so" "$SW/lib32/"
+	cp "$SP_BUILD/i386/libsockpolicy.so" "$SW/lib/i386-linux-gnu/"
+	chmod -R a+rX "$SW/lib" "$SW/lib32"
+	echo "$SW/\$LIB/libsockpolicy.so" >"$SW/etc/ld.so.preload"
+	echo 'tcp: TCP_NODELAY=1' >"$SW/etc/sockpolicy.conf"
+	run in_ns '$ENVI "$SW/readback"; $ENVI "$SW/readback32"'
+	echo "$output"
+	[ "$output" = "$(printf 'nodelay 1\nnodelay 1')" ]
+}
