@@ -1,0 +1,257 @@
+#!/usr/bin/env bats
+# The seccomp supervisor (SPEC §6): static glibc, musl, i386 (socketcall)
+# and Go programs under `run --via=seccomp` and `audit`, compared with bare
+# runs of the same programs; also as user nobody; fork/exec trees; a
+# signal storm; the supervisor killed; a second supervisor refused.
+
+load common
+
+# Programs built once for the suite, in a directory user nobody can read.
+setup_file() {
+	SV_DIR=$(mktemp -d /tmp/sockpolicy-sv.XXXXXX)
+	export SV_DIR
+	chmod 755 "$SV_DIR"
+	local src=$SP_ROOT/tests/helpers/svprobe.c
+	cc -O2 -static -o "$SV_DIR/svprobe-static" "$src" -lpthread
+	musl-gcc -O2 -static -o "$SV_DIR/svprobe-musl" "$src" -lpthread
+	cc -m32 -O2 -static -o "$SV_DIR/svprobe-i386" "$src" -lpthread
+	cp "$SP_BUILD/tests/svprobe" "$SV_DIR/svprobe"
+	mkdir -p "$SP_BUILD/gocache"
+	cp "$SP_ROOT/tests/helpers/go/svgo.go" "$SV_DIR/main.go"
+	(cd "$SV_DIR" && CGO_ENABLED=0 GOCACHE=$SP_BUILD/gocache GOPATH=$SV_DIR/gopath HOME=$SV_DIR GOFLAGS= \
+		GO111MODULE=off timeout 300 go build -o svgo main.go)
+	chmod -R a+rX "$SV_DIR"
+}
+
+teardown_file() {
+	rm -rf "$SV_DIR"
+}
+
+free_port() {
+	"$PYTHON" -c '
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+as_nobody() {
+	setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"
+}
+
+sv() {
+	"$CLI" run --via=seccomp "$@" 3>&- 4>&-
+}
+
+@test "the test programs are what the suite says: static, musl, i386, Go without an interpreter" {
+	for p in svprobe-static svprobe-musl svprobe-i386 svgo; do
+		! readelf -l "$SV_DIR/$p" | grep -q INTERP || { echo "$p is dynamic"; return 1; }
+	done
+	readelf -h "$SV_DIR/svprobe-i386" | grep -q 'ELF32'
+	readelf -S "$SV_DIR/svgo" | grep -q '\.note\.go\.buildid'
+}
+
+@test "auto picks the supervisor for a static, musl, i386 and Go program and says so; the library for a dynamic one" {
+	for p in svprobe-static svprobe-musl svprobe-i386; do
+		run --separate-stderr "$CLI" run -p 'SO_KEEPALIVE=1' -- "$SV_DIR/$p" get
+		[ "$status" -eq 0 ]
+		assert_eq "$output" "SO_RCVBUF=131072 TCP_NODELAY=0 SO_KEEPALIVE=1"
+		assert_contains "$stderr" "sockpolicy: '$SV_DIR/$p' is statically linked: running it under the seccomp supervisor"
+	done
+	run --separate-stderr "$CLI" run -p 'SO_KEEPALIVE=1' -- "$SV_DIR/svprobe" get
+	assert_eq "$output" "SO_RCVBUF=131072 TCP_NODELAY=0 SO_KEEPALIVE=1"
+	assert_eq "$stderr" ""
+	run --separate-stderr "$CLI" run --via=preload -- "$SV_DIR/svprobe-static" get
+	[ "$status" -eq 125 ]
+	assert_eq "$output" ""
+	run --separate-stderr "$CLI" run --via=magic -- "$SV_DIR/svprobe" get
+	[ "$status" -eq 125 ]
+	assert_eq "$stderr" "sockpolicy: --via=magic: unknown way (use auto, preload or seccomp)"
+}
+
+@test "a static C server restarts onto its port in TIME_WAIT only with SO_REUSEADDR=1, both instances supervised" {
+	port=$(free_port)
+	(sv -p 'SO_REUSEADDR=1' -- "$SV_DIR/svprobe-static" serve "$port" >first.out 2>&1) &
+	wait_for_file first.out
+	assert_eq "$(cat first.out)" "bind=ok"
+	timeout 10 "$SV_DIR/svprobe" connect "$port"
+	wait
+	# the server closed first: its end of the connection waits in TIME_WAIT
+	[ -n "$(ss -Htan state time-wait "sport = :$port")" ]
+	run timeout 10 "$CLI" run --via=seccomp -- "$SV_DIR/svprobe-static" serve "$port"
+	[ "$status" -eq 1 ]
+	assert_eq "$output" "bind=EADDRINUSE"
+	(sv -p 'SO_REUSEADDR=1' -- "$SV_DIR/svprobe-static" serve "$port" >second.out 2>&1) &
+	wait_for_file second.out
+	assert_eq "$(cat second.out)" "bind=ok"
+	timeout 10 "$SV_DIR/svprobe" connect "$port"
+	wait
+}
+
+# errnos and emfile of PROG bare, then under the supervisor with a log
+# and with a policy: every line the same.
+same_as_bare() {
+	local prog=$1
+	bare "$prog" errnos >bare.out
+	bare "$prog" emfile 24 >>bare.out
+	[ "$(grep -c ' -1 E' bare.out)" -ge 12 ]
+	sv_same "$prog" -l "$PWD/log.json" --json
+	sv_same "$prog" -p 'SO_KEEPALIVE=1; deny SO_PRIORITY; force SO_SNDBUF=64K'
+}
+
+# sv_same PROG ARGS...: PROG's errnos and emfile under `run ARGS` are bare.out.
+sv_same() {
+	local prog=$1
+	shift
+	rm -f log.json
+	sv "$@" -- "$prog" errnos >sv.out 2>sv.err || true
+	sv "$@" -- "$prog" emfile 24 >>sv.out 2>>sv.err || true
+	diff bare.out sv.out
+	assert_eq "$(cat sv.err)" ""
+}
+
+@test "errno, return values and fd numbers are exactly the bare ones (static glibc), EMFILE included, and logged" {
+	same_as_bare "$SV_DIR/svprobe-static"
+	sv -l "$PWD/log.json" --json -- "$SV_DIR/svprobe-static" errnos >/dev/null
+	[ "$(logcount log.json call=bind errno=EADDRINUSE ret=-1)" = 1 ]
+	[ "$(logcount log.json call=setsockopt opt=SO_RCVBUF errno=EINVAL)" = 1 ]
+	[ "$(logcount log.json call=setsockopt fd=997 errno=EBADF)" = 1 ]
+	[ "$(logcount log.json call=socket errno=EAFNOSUPPORT fd=-1)" = 1 ]
+	[ "$(logcount log.json call=socket ret=3 prog=svprobe-static)" = 1 ]
+	# a connect is let through: its result is not known (README)
+	[ "$(logcount log.json call=connect ret=null)" = 1 ]
+	sv -l "$PWD/emfile.json" --json -- "$SV_DIR/svprobe-static" emfile 24 >/dev/null
+	[ "$(logcount emfile.json call=socket errno=EMFILE)" = 1 ]
+}
+
+@test "errno, return values and fd numbers are exactly the bare ones: musl and i386 (socketcall)" {
+	same_as_bare "$SV_DIR/svprobe-musl"
+	same_as_bare "$SV_DIR/svprobe-i386"
+}
+
+@test "i386: socketcall(2) sub-calls get the policy: inject, force, deny" {
+	run sv -p 'SO_KEEPALIVE=1; tcp: force SO_RCVBUF=40K' -- "$SV_DIR/svprobe-i386" get
+	assert_eq "$output" "SO_RCVBUF=81920 TCP_NODELAY=0 SO_KEEPALIVE=1"
+	sv -p 'deny SO_PRIORITY' -l "$PWD/log.json" --json -- "$SV_DIR/svprobe-i386" errnos >/dev/null
+	[ "$(logcount log.json call=socket prog=svprobe-i386)" -ge 4 ]
+	[ "$(logcount log.json call=setsockopt opt=SO_RCVBUF errno=EINVAL)" = 1 ]
+}
+
+@test "Go: forced SO_RCVBUF and TCP_NODELAY read back inside and with ss; deny; at=accept" {
+	port=$(free_port)
+	go_run() {
+		rm -f go.out
+		mkfifo hold
+		(sv "$@" -- "$SV_DIR/svgo" "$port" <hold >go.out 2>go.err) &
+		exec 5>hold
+		wait_for_file go.out
+		for i in $(seq 1 100); do grep -q ready go.out && break; sleep 0.05; done
+		grep -q ready go.out || { cat go.out go.err; return 1; }
+	}
+	go_done() {
+		exec 5>&-
+		wait
+		rm -f hold
+	}
+	# Go sets TCP_NODELAY=1 on every connection itself: force makes it 0
+	go_run -p 'tcp: force SO_RCVBUF=40K, force TCP_NODELAY=0'
+	assert_eq "$(grep -v ready go.out)" "client SO_RCVBUF=81920 TCP_NODELAY=0
+server SO_RCVBUF=81920 TCP_NODELAY=0"
+	ss -Htmi "sport = :$port or dport = :$port" >ss.out
+	[ "$(grep -c 'rb81920,' ss.out)" -eq 2 ]
+	go_done
+	go_run -p 'deny TCP_NODELAY'
+	assert_eq "$(grep -v ready go.out)" "client SO_RCVBUF=131072 TCP_NODELAY=0
+server SO_RCVBUF=131072 TCP_NODELAY=0"
+	go_done
+	# the listener is Go's non-blocking one: accepted here, at=accept acts
+	go_run -p 'tcp at=accept: SO_RCVBUF=20K'
+	assert_eq "$(grep -v ready go.out)" "client SO_RCVBUF=131072 TCP_NODELAY=1
+server SO_RCVBUF=40960 TCP_NODELAY=1"
+	go_done
+	# and bare, for the record: Go's own choices
+	(bare "$SV_DIR/svgo" "$port" </dev/null >bare.out 2>&1)
+	assert_eq "$(grep -v ready bare.out)" "client SO_RCVBUF=131072 TCP_NODELAY=1
+server SO_RCVBUF=131072 TCP_NODELAY=1"
+}
+
+@test "audit of a Go program, busybox-static nc, static musl and i386 programs" {
+	run "$CLI" audit -- "$SV_DIR/svgo" 0 </dev/null
+	[ "$status" -eq 0 ]
+	assert_contains "$output" "svgo  setsockopt  SOL_TCP     TCP_NODELAY"
+	assert_contains "$output" "svgo  accept4"
+	port=$(free_port)
+	("$CLI" audit -o nc.json -- busybox nc -l -p "$port" >nc.out 2>&1 3>&- 4>&-) &
+	for i in $(seq 1 200); do [ -n "$(ss -Htln "sport = :$port")" ] && break; sleep 0.05; done
+	echo hello | timeout 5 "$SV_DIR/svprobe" connect "$port" || true
+	wait
+	assert_contains "$(cat nc.out)" "busybox  listen"
+	[ "$(logcount nc.json prog=busybox call=setsockopt opt=SO_REUSEADDR)" = 1 ]
+	[ "$(logcount nc.json prog=busybox call=accept)" = 1 ]
+	for p in svprobe-musl svprobe-i386; do
+		run "$CLI" audit -o "$p.json" -- "$SV_DIR/$p" errnos
+		[ "$status" -eq 0 ]
+		assert_contains "$output" "$p  setsockopt  SOL_SOCKET  SO_RCVBUF"
+		[ "$(logcount "$p.json" call=bind errno=EADDRINUSE)" = 1 ]
+	done
+}
+
+@test "as user nobody: the policy applies, errno as bare, audit works" {
+	cd "$SV_DIR"
+	run --separate-stderr as_nobody "$CLI" run -p 'SO_KEEPALIVE=1; tcp: force SO_RCVBUF=40K' -- "$SV_DIR/svprobe-static" get
+	assert_eq "$output" "SO_RCVBUF=81920 TCP_NODELAY=0 SO_KEEPALIVE=1"
+	assert_eq "$stderr" "sockpolicy: '$SV_DIR/svprobe-static' is statically linked: running it under the seccomp supervisor"
+	for p in svprobe-static svprobe-i386; do
+		as_nobody "$SV_DIR/$p" errnos >"$BATS_TEST_TMPDIR/bare.out"
+		as_nobody "$CLI" run --via=seccomp -l stderr -- "$SV_DIR/$p" errnos >"$BATS_TEST_TMPDIR/sv.out" 2>/dev/null
+		diff "$BATS_TEST_TMPDIR/bare.out" "$BATS_TEST_TMPDIR/sv.out"
+	done
+	run as_nobody "$CLI" run -p 'tcp: force TCP_NODELAY=0' -- "$SV_DIR/svgo" 0 </dev/null
+	assert_contains "$output" "client SO_RCVBUF=131072 TCP_NODELAY=0"
+	run as_nobody "$CLI" audit -- "$SV_DIR/svprobe-musl" errnos
+	[ "$status" -eq 0 ]
+	assert_contains "$output" "svprobe-musl  bind"
+}
+
+@test "a static parent exec'ing a dynamic child: both supervised, prog= follows exec" {
+	run sv -p 'prog=svprobe: SO_KEEPALIVE=1' -l "$PWD/log.json" --json -- "$SV_DIR/svprobe-static" exec "$SV_DIR/svprobe" get
+	[ "$status" -eq 0 ]
+	assert_eq "$output" "SO_RCVBUF=131072 TCP_NODELAY=0 SO_KEEPALIVE=1"
+	[ "$(logcount log.json prog=svprobe call=setsockopt action=inject)" = 1 ]
+	# the parent goes by its own name: the rule is not for it
+	run sv -p 'prog=svprobe: SO_KEEPALIVE=1' -- "$SV_DIR/svprobe-static" get
+	assert_eq "$output" "SO_RCVBUF=131072 TCP_NODELAY=0 SO_KEEPALIVE=0"
+}
+
+@test "a signal storm during binds never makes a bind run twice" {
+	run sv -l "$PWD/log.json" --json -p 'SO_REUSEADDR=1' -- "$SV_DIR/svprobe-static" binds 3000
+	[ "$status" -eq 0 ]
+	assert_eq "$output" "binds=3000 failed=0 signals=some"
+	[ "$(logcount log.json call=bind ret=0)" = 3000 ]
+}
+
+@test "the supervisor killed mid-run: CMD dies with it" {
+	("$CLI" run --via=seccomp -p 'SO_KEEPALIVE=1' -- "$SV_DIR/svprobe-static" hold >hold.out 2>&1 3>&- 4>&-) &
+	wait_for_file hold.out
+	for i in $(seq 1 100); do grep -q holding hold.out && break; sleep 0.05; done
+	cli=$(pgrep -f -n "sockpolicy run --via=seccomp -p SO_KEEPALIVE=1 -- $SV_DIR/svprobe-static hold")
+	child=$(pgrep -P "$cli")
+	[ -n "$child" ]
+	kill -0 "$child"
+	kill -9 "$cli"
+	for i in $(seq 1 100); do kill -0 "$child" 2>/dev/null || break; sleep 0.05; done
+	! kill -0 "$child" 2>/dev/null
+	wait || true
+	assert_not_contains "$(cat hold.out)" "failed"
+}
+
+@test "a second supervisor cannot act (EBUSY): it says so and CMD runs unchanged; with --strict CMD does not start (125)" {
+	run --separate-stderr sv -- "$CLI" run --via=seccomp -p 'SO_KEEPALIVE=1' -- "$SV_DIR/svprobe-static" get
+	[ "$status" -eq 0 ]
+	assert_eq "$output" "SO_RCVBUF=131072 TCP_NODELAY=0 SO_KEEPALIVE=0"
+	assert_contains "$stderr" "sockpolicy: warning: the supervisor cannot act: a seccomp notifier already supervises this process"
+	run --separate-stderr sv -- "$CLI" run --via=seccomp --strict -p 'SO_KEEPALIVE=1' -- "$SV_DIR/svprobe-static" get
+	[ "$status" -eq 125 ]
+	assert_eq "$output" ""
+	assert_contains "$stderr" "sockpolicy: error: the supervisor cannot act"
+}
