@@ -102,7 +102,7 @@ UDP_NO_CHECK6_RXTCP_INFO"
 import re, sys
 lines = """$output""".split("\n")
 starts = [m.start() for m in re.finditer(r"\S+", lines[0])]
-assert len(starts) == 7, starts
+assert len(starts) == 8, starts
 for line in lines[1:]:
     for col in starts[1:]:
         if line[col - 1] != " " or line[col] == " ":

@@ -415,19 +415,19 @@ EOF
 		IP_TRANSPARENT IP_BIND_ADDRESS_NO_PORT IP_MULTICAST_TTL IP_MULTICAST_LOOP IP_RECVERR \
 		IP_MTU_DISCOVER IPV6_V6ONLY IPV6_TCLASS IPV6_UNICAST_HOPS IPV6_MULTICAST_HOPS \
 		IPV6_MULTICAST_LOOP IPV6_RECVERR UDP_CORK UDP_SEGMENT; do
-		grep -qE "^$name +[A-Z0-9_]+ +[0-9]+/[0-9]+ +[a-z]+ +[a-z0-9]+ +- " <<<"$output" ||
+		grep -qE "^$name +[A-Z0-9_]+ +[0-9]+/[0-9]+ +[a-z]+ +[a-z0-9]+ +- +preload,seccomp " <<<"$output" ||
 			{ echo "missing or marked: $name"; return 1; }
 	done
 	for name in SO_TYPE SO_ERROR SO_DOMAIN SO_PROTOCOL SO_ACCEPTCONN; do
-		grep -qE "^$name +SOL_SOCKET .* read-only " <<<"$output" || { echo "not read-only: $name"; return 1; }
+		grep -qE "^$name +SOL_SOCKET .* read-only +- " <<<"$output" || { echo "not read-only: $name"; return 1; }
 	done
 	grep -qE '^TCP_NODELAY +IPPROTO_TCP +6/1 +boolean +tcp ' <<<"$output"
 	grep -qE '^SO_RCVBUF +SOL_SOCKET +1/8 +size +any ' <<<"$output"
 	grep -qE '^SO_RCVTIMEO +SOL_SOCKET +1/20 +timeout +any ' <<<"$output"
-	grep -qE '^IP_TOS +IPPROTO_IP +0/1 +integer +inet +- +0\.\.255$' <<<"$output"
+	grep -qE '^IP_TOS +IPPROTO_IP +0/1 +integer +inet +- +preload,seccomp +0\.\.255$' <<<"$output"
 	grep -qE '^IPV6_V6ONLY +IPPROTO_IPV6 +41/26 +boolean +inet6 ' <<<"$output"
 	grep -qE '^UDP_SEGMENT +IPPROTO_UDP +17/103 +integer +udp ' <<<"$output"
-	grep -qE '^TCP_CONGESTION +IPPROTO_TCP +6/13 +string +tcp +- +at most 15 bytes$' <<<"$output"
+	grep -qE '^TCP_CONGESTION +IPPROTO_TCP +6/13 +string +tcp +- +preload,seccomp +at most 15 bytes$' <<<"$output"
 	# every option the table has, and every listed name a policy accepts
 	# (read-only ones excepted)
 	names=$(awk 'NR > 1 && $6 == "-" { print $1 }' <<<"$output")

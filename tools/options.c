@@ -11,7 +11,8 @@
 static const char options_usage[] =
 	"Usage: sockpolicy options\n"
 	"List every socket option sockpolicy knows by name: its level, its number,\n"
-	"the type and range of its value, and the sockets it applies to.\n"
+	"the type and range of its value, the sockets it applies to, and which\n"
+	"backends can set it (preload: the library; seccomp: the supervisor).\n"
 	"Read-only options are known for the log and refused in rules; log-only\n"
 	"ones are named in the log but have no value a rule could give.\n";
 
@@ -78,8 +79,8 @@ int cli_cmd_options(int argc, char *argv[])
 	if (optind < argc)
 		return cli_usage_error("options", "unexpected argument '%s'", argv[optind]);
 	/* column widths from the cells: names grow with the table */
-	enum { NCOL = 7 };
-	static const char *const head[NCOL] = {"OPTION", "LEVEL", "NUMBER", "TYPE", "FITS", "NOTE", "VALUES"};
+	enum { NCOL = 8 };
+	static const char *const head[NCOL] = {"OPTION", "LEVEL", "NUMBER", "TYPE", "FITS", "NOTE", "BACKENDS", "VALUES"};
 	char (*cells)[NCOL][96] = cli_xmalloc(sp_option_count * sizeof *cells);
 	size_t width[NCOL];
 
@@ -96,10 +97,15 @@ int cli_cmd_options(int argc, char *argv[])
 		snprintf(cells[i][3], sizeof cells[i][3], "%s", sp_vtype_name((enum sp_vtype)o->vtype));
 		snprintf(cells[i][4], sizeof cells[i][4], "%s", sp_fit_name((enum sp_fit)o->fit));
 		snprintf(cells[i][5], sizeof cells[i][5], "%s", note);
-		if (o->flags & (SP_OPT_READONLY | SP_OPT_LOGONLY))
+		/* the supervisor sets every option the library does, on the
+		 * target's own socket (README "Reaching every program") */
+		if (o->flags & (SP_OPT_READONLY | SP_OPT_LOGONLY)) {
 			snprintf(cells[i][6], sizeof cells[i][6], "-");
-		else
-			range(o, cells[i][6], sizeof cells[i][6]);
+			snprintf(cells[i][7], sizeof cells[i][7], "-");
+		} else {
+			snprintf(cells[i][6], sizeof cells[i][6], "preload,seccomp");
+			range(o, cells[i][7], sizeof cells[i][7]);
+		}
 		for (int k = 0; k < NCOL; k++)
 			if (strlen(cells[i][k]) > width[k])
 				width[k] = strlen(cells[i][k]);
