@@ -87,6 +87,7 @@ struct sv {
 	size_t nsocks;
 	struct tab *tabs;
 	int warned_perm;
+	struct proc gone; /* a process that ended while we served it */
 };
 
 /* ---- routes: what the policy needs to see ---- */
@@ -404,11 +405,26 @@ static void warn_cannot_act(struct ctx *x, const char *why)
 /* The target's FD, open here; -1 with errno (EBADF: not open there). */
 static int take_fd(struct ctx *x, int fd)
 {
-	if (x->p->pidfd < 0) {
-		errno = ESRCH;
-		return -1;
+	int copy = x->p->pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, x->p->pidfd, fd, 0);
+
+	if (copy < 0 && (x->p->pidfd < 0 || errno == ESRCH)) {
+		/* the process we knew by this pid is gone: this one reuses its
+		 * number (or the pidfd could not be had then): learn it again */
+		pid_t tid = x->p->tid;
+		proc_forget(x->s, x->p->tgid);
+		x->p = proc_get(x->s, tid);
+		if (!x->p) {
+			/* gone for good: records name it as they can */
+			x->p = &x->s->gone;
+			x->p->tid = x->p->tgid = tid;
+		}
+		if (x->p->pidfd < 0) {
+			errno = ESRCH;
+			return -1;
+		}
+		copy = (int)syscall(SYS_pidfd_getfd, x->p->pidfd, fd, 0);
 	}
-	return (int)syscall(SYS_pidfd_getfd, x->p->pidfd, fd, 0);
+	return copy;
 }
 
 /* Decodes the notification into X->c: 1 when it is a call we handle. */
@@ -977,7 +993,7 @@ static void do_getsockopt(struct ctx *x)
 	socklen_t len;
 
 	/* compat layouts (timeouts) and odd lengths: the kernel answers */
-	if (x->c.compat || !x->p->same_creds || peek(x->n->pid, x->c.a[4], &tlen, sizeof tlen) != sizeof tlen ||
+	if ((x->c.compat && level == SOL_SOCKET && (opt == SO_RCVTIMEO || opt == SO_SNDTIMEO)) || !x->p->same_creds || peek(x->n->pid, x->c.a[4], &tlen, sizeof tlen) != sizeof tlen ||
 	    tlen < 0 || tlen > VALUE_MAX || !still_valid(x)) {
 		let_through(x);
 		log_rec(x, &r, 1);
@@ -1088,6 +1104,7 @@ struct sv *sv_new(const struct sv_config *cfg)
 	s->listener = -1;
 	s->pair[0] = s->pair[1] = -1;
 	s->parent = getpid();
+	s->gone.pidfd = -1;
 	if (svlog_open(&s->log, cfg->log, cfg->json) < 0) {
 		free(s);
 		return NULL;
