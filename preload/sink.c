@@ -558,16 +558,20 @@ static inline void set_phase(struct section *s, int phase)
 }
 
 /* Before the descriptor is loaded: a handler that empties the section
- * after this also finds the descriptor moved when the section loads it. */
+ * after this also finds the descriptor moved when the section loads it.
+ * The mark is cleared first: a handler that empties the section halfway
+ * through leaves it set, and the section is written again if the call
+ * wrote nothing. */
 static inline void fill(struct section *s, const char *buf, size_t len, int torn)
 {
+	__atomic_store_n(&s->cut, 0, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	s->iov[0].iov_base = (void *)"\n";
 	s->iov[0].iov_len = 1;
 	s->iov[1].iov_base = (void *)buf;
 	s->iov[1].iov_len = len;
 	s->mh.msg_iov = s->iov + !torn;
 	s->mh.msg_iovlen = 1 + (size_t)torn;
-	s->cut = 0;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 
@@ -580,7 +584,7 @@ static void cut_own_sections(void)
 		s->iov[0].iov_len = 0;
 		s->iov[1].iov_len = 0;
 		s->mh.msg_iovlen = UIO_MAXIOV + 1;
-		s->cut = 1;
+		__atomic_store_n(&s->cut, 1, __ATOMIC_RELAXED);
 	}
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
@@ -830,7 +834,7 @@ void sp_sink_write(const char *buf, size_t len, pid_t pid)
 		 * (once; if that fails too, logging stops).  A number a handler
 		 * moved the log from since it was loaded is not that case. */
 		if (fd < 0 || !still_ours(fd)) {
-			if (s->cut)
+			if (__atomic_load_n(&s->cut, __ATOMIC_RELAXED))
 				continue;
 			fd = recover(pid);
 		}
@@ -838,7 +842,7 @@ void sp_sink_write(const char *buf, size_t len, pid_t pid)
 			break;
 		rc = write_section(fd, sink.mode, s);
 		/* emptied by a handler that moved the log before the call */
-		if (s->cut && rc <= 0)
+		if (rc <= 0 && __atomic_load_n(&s->cut, __ATOMIC_RELAXED))
 			continue;
 		tries++;
 		if (rc < 0 && errno == EINTR)
