@@ -52,8 +52,9 @@ ours() {
 	for sig in TERM INT; do
 		timeout 120 "$WORKLOAD" --lib "$LIB" --rounds 5 >out.txt 2>&1 3>&- 4>&- &
 		pid=$!
-		# all six servers (and strace) are up once wrk runs
-		for i in $(seq 1 400); do
+		# all six servers (and strace) are up once wrk runs; a loaded
+		# host can take seconds to start them
+		for i in $(seq 1 1200); do
 			pgrep -x wrk >/dev/null && [ "$(ours "$BATS_TEST_TMPDIR/sockpolicy-workload" | wc -l)" -ge 13 ] && break
 			sleep 0.05
 		done
