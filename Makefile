@@ -132,10 +132,28 @@ $(INSPECT_BENCH): tests/bench/inspect_bench.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $<
 
-bench: all $(BENCH) $(INSPECT_BENCH)
+# ... and the seccomp supervisor (issue 12): a call it lets through, one it
+# handles, socket+close, start-up, against bare and the library, and an
+# audit of a Go program against strace -f (tests/bench/supervisor.sh).
+SV_BENCH := $(B)/bench/sv_bench
+$(SV_BENCH)-static: tests/bench/sv_bench.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -static -o $@ $<
+$(SV_BENCH): tests/bench/sv_bench.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+$(B)/bench/gobench: tests/bench/gobench.go
+	@mkdir -p $(@D) $(B)/gocache
+	cd $(@D) && CGO_ENABLED=0 GOCACHE=$(abspath $(B))/gocache GO111MODULE=off GOFLAGS= \
+		go build -o gobench $(abspath $<)
+SV_BENCH_GO := $(if $(shell command -v go 2>/dev/null),$(B)/bench/gobench)
+
+bench: all $(BENCH) $(INSPECT_BENCH) $(SV_BENCH) $(SV_BENCH)-static $(SV_BENCH_GO)
 	@$(BENCH) --lib $(LIB)
 	@tests/bench/workload.sh --lib $(LIB)
 	@$(INSPECT_BENCH) $(CLI)
+	@tests/bench/supervisor.sh --cli $(CLI) --lib $(LIB) --static $(SV_BENCH)-static --dynamic $(SV_BENCH) \
+		$(if $(SV_BENCH_GO),--go $(SV_BENCH_GO))
 
 # Everything a test needs, built; then every suite.  Last line of output:
 # "N passed, N failed".

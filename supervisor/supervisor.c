@@ -53,11 +53,10 @@ struct proc {
 /* A socket's bookkeeping, keyed by its inode: the same socket in every
  * process that holds it (fork, SCM_RIGHTS), as the library's fd table is
  * inherited by fork. */
-enum { SOCK_FIRST_USE_DONE = 1 };
 struct sock {
 	ino_t ino;
 	unsigned char cls;
-	unsigned flags;
+	unsigned flags; /* policy/decide.h's history bits */
 	uint64_t set_by_program[SP_DEFAULT_BITS / 64];
 	struct sock *next;
 };
@@ -607,39 +606,28 @@ static void apply_moment(struct moment_ctx *m, struct sock *k, enum sp_moment mo
 	struct sockaddr_storage local, peer;
 	struct sp_sockaddrs view = {0};
 	struct sp_sockstate ss;
-	unsigned needs;
+	unsigned needs, missing;
 	socklen_t len;
-	int local_given;
 
-	if (!t || !k)
+	if (!t || !k || !sp_moment_due(mom, k->flags))
 		return;
-	needs = sp_moment_needs(t, (enum sp_class)k->cls, mom);
-	local_given = given && mom != SP_AT_CONNECT && mom != SP_AT_ACCEPT;
-	if ((needs & SP_NEED_LOCAL_PORT) && local_given && !sp_sockaddr_port(given, given_len))
-		needs = 0;
+	needs = sp_moment_prune(sp_moment_needs(t, (enum sp_class)k->cls, mom), mom, given, given_len);
 	if (needs) {
-		if (given && !local_given) {
-			view.peer = given;
-			view.peer_len = given_len;
-		} else if (given) {
-			view.local = given;
-			view.local_len = given_len;
-		}
+		missing = sp_moment_view(needs, mom, given, given_len, &view);
 		len = sizeof local;
-		if ((needs & SP_NEED_LOCAL) && !view.local && getsockname(m->copy, (struct sockaddr *)&local, &len) == 0) {
+		if ((missing & SP_NEED_LOCAL) && getsockname(m->copy, (struct sockaddr *)&local, &len) == 0) {
 			view.local = (struct sockaddr *)&local;
 			view.local_len = len;
 		}
 		len = sizeof peer;
-		if ((needs & SP_NEED_PEER) && !view.peer && getpeername(m->copy, (struct sockaddr *)&peer, &len) == 0) {
+		if ((missing & SP_NEED_PEER) && getpeername(m->copy, (struct sockaddr *)&peer, &len) == 0) {
 			view.peer = (struct sockaddr *)&peer;
 			view.peer_len = len;
 		}
-		ss = (struct sp_sockstate){!(k->flags & SOCK_FIRST_USE_DONE), k->set_by_program};
+		ss = sp_sockstate_of(k->flags, k->set_by_program);
 		sp_moment_each(t, (enum sp_class)k->cls, mom, &view, &ss, inject, m);
 	}
-	if ((mom == SP_AT_BIND || mom == SP_AT_LISTEN || mom == SP_AT_CONNECT) && sp_table_head(t)->first_use_matters)
-		k->flags |= SOCK_FIRST_USE_DONE;
+	k->flags |= sp_moment_history(t, (enum sp_class)k->cls, mom);
 }
 
 /* A socket we did not see being made, in a process that made one we could
@@ -838,6 +826,8 @@ static void do_accept(struct ctx *x)
 	m.copy = nfd;
 	k = sock_of(x->s, nfd, &fresh);
 	r.addr = (struct sp_bytes){&peer, plen < SP_RECORD_CUT ? plen : SP_RECORD_CUT};
+	if (k && x->p->t)
+		k->flags |= sp_accepted_history(x->p->t, (enum sp_class)k->cls);
 	apply_moment(&m, k, SP_AT_ACCEPT, (struct sockaddr *)&peer, plen);
 	if (addrp) {
 		socklen_t n = plen < (socklen_t)tlen ? plen : (socklen_t)tlen;
@@ -958,8 +948,8 @@ static void do_setsockopt(struct ctx *x)
 	case SP_V_SKIP:
 	case SP_V_REFUSE:
 		rc = v.kind == SP_V_REFUSE ? -1 : 0;
-		e = rc ? EPERM : 0;
-		r.action = v.kind == SP_V_REFUSE ? SP_ACT_DENY : SP_ACT_IGNORE;
+		e = v.err;
+		r.action = v.act;
 		r.ret = rc;
 		r.err = e;
 		log_rec(x, &r, 0);
@@ -967,20 +957,20 @@ static void do_setsockopt(struct ctx *x)
 	case SP_V_REPLACE:
 		rc = setsockopt(copy, level, opt, &v.k, v.klen);
 		e = rc < 0 ? errno : 0;
-		log_set(x, copy, fd, v.why == SP_OV_CLAMP ? SP_ACT_CLAMP : SP_ACT_FORCE, rc, e, level, opt, &v.k,
-			v.klen, 0, val, plen, 0);
+		log_set(x, copy, fd, v.act, rc, e, level, opt, &v.k, v.klen, 0, val, plen, 0);
 		if (rc == 0)
 			break;
 		/* refused: the program's own value goes through, and its result */
+		sp_verdict_refused(&v);
 		__attribute__((fallthrough));
 	case SP_V_PASS:
 		rc = setsockopt(copy, level, opt, pv, (socklen_t)plen);
 		e = rc < 0 ? errno : 0;
-		log_set(x, copy, fd, SP_ACT_PASS, rc, e, level, opt, val, (size_t)len, 0, NULL, 0, 0);
+		log_set(x, copy, fd, v.act, rc, e, level, opt, val, (size_t)len, 0, NULL, 0, 0);
 		break;
 	}
-	if (rc == 0 && k && (sflags & SP_SLOT_DEFAULTED))
-		k->set_by_program[slot.default_bit / 64] |= UINT64_C(1) << (slot.default_bit % 64);
+	if (k)
+		sp_note_program_set(&slot, rc, k->set_by_program);
 	close(copy);
 	answer(x, rc, e);
 }
@@ -1058,6 +1048,16 @@ static void handle(struct sv *s, struct seccomp_notif *n)
 	}
 }
 
+/* Linux 6.6: the target's CPU switches straight to the supervisor and
+ * back, instead of waking it wherever it sleeps (the handled call's cost
+ * is mostly these two switches) */
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP 1
+#endif
+
 static void *serve(void *arg)
 {
 	struct sv *s = arg;
@@ -1067,25 +1067,22 @@ static void *serve(void *arg)
 	/* signals are the main thread's (forwarded to CMD) */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	/* older kernels have no such flag: their wake-ups are only slower */
+	ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, (__u64)SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
 	for (;;) {
-		struct pollfd pf = {s->listener, POLLIN, 0};
-		if (poll(&pf, 1, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (pf.revents & POLLIN) {
-			memset(&n, 0, sizeof n);
-			if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, &n) < 0) {
-				if (errno == EINTR || errno == ENOENT)
-					continue;
-				break;
-			}
+		memset(&n, 0, sizeof n);
+		if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, &n) == 0) {
 			handle(s, &n);
 			continue;
 		}
-		/* no process is left under the filter */
-		if (pf.revents & (POLLHUP | POLLERR | POLLNVAL))
+		if (errno == EINTR)
+			continue;
+		if (errno != ENOENT)
+			break;
+		/* ENOENT: the caller died before we took its call, or no process
+		 * is left under the filter (the wait ends then too) */
+		struct pollfd pf = {s->listener, POLLIN, 0};
+		if (poll(&pf, 1, 0) == 1 && (pf.revents & POLLHUP) && !(pf.revents & POLLIN))
 			break;
 	}
 	return NULL;

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# make bench, the seccomp supervisor (issue 12): what a call costs a
+# program under it, against bare and against the library; start-up; and
+# an audit of a Go program against strace -f.  Times are wall-clock
+# medians of alternating rounds on this machine, not instruction counts:
+# the supervisor's cost is context switches, which valgrind cannot see.
+#
+#   supervisor.sh --cli CLI --lib LIB --static PROG --dynamic PROG [--go GOPROG]
+set -euo pipefail
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--cli) CLI=$2 ;;
+	--lib) LIB=$2 ;;
+	--static) STATIC=$2 ;;
+	--dynamic) DYNAMIC=$2 ;;
+	--go) GOPROG=$2 ;;
+	*) echo "supervisor.sh: unknown argument $1" >&2; exit 2 ;;
+	esac
+	shift 2
+done
+ROUNDS=${SV_BENCH_ROUNDS:-5}
+N=${SV_BENCH_N:-20000}
+POLICY='tcp: force TCP_NODELAY=1; SO_RCVBUF=64K'
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# per_call OP: "bare library supervisor" ns per call, medians
+per_call() {
+	local op=$1 r b=() l=() s=()
+	for ((r = 0; r < ROUNDS; r++)); do
+		b+=("$("$STATIC" "$op" "$N")")
+		l+=("$(LD_PRELOAD=$LIB SOCKPOLICY=$POLICY "$DYNAMIC" "$op" "$N")")
+		s+=("$("$CLI" run --via=seccomp -p "$POLICY" -- "$STATIC" "$op" "$N")")
+	done
+	echo "$(printf '%s\n' "${b[@]}" | median) $(printf '%s\n' "${l[@]}" | median) $(printf '%s\n' "${s[@]}" | median)"
+}
+
+# wall CMD...: microseconds for one run of CMD, the median of 30
+wall() {
+	local i t0 t1 v=()
+	for ((i = 0; i < 30; i++)); do
+		t0=$(date +%s%N)
+		"$@" >/dev/null 2>&1
+		t1=$(date +%s%N)
+		v+=($(((t1 - t0) / 1000)))
+	done
+	printf '%s\n' "${v[@]}" | median
+}
+
+row() { printf '%-36s %10s %10s %12s %12s  %s\n' "$@"; }
+verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v <= t ? "met" : "NOT met") }'; }
+
+echo "supervisor (issue 12): wall-clock medians, $ROUNDS rounds of $N calls"
+row "" bare library supervisor "sup - bare" target
+read -r fb fl fs <<<"$(per_call filtered)"
+d=$(awk -v a="$fs" -v b="$fb" 'BEGIN { printf "%.1f", a - b }')
+row "setsockopt let through (ns)" "$fb" "$fl" "$fs" "$d" "<= 60 ns: $(verdict "$d" 60)"
+read -r hb hl hs <<<"$(per_call handled)"
+d=$(awk -v a="$hs" -v b="$hb" 'BEGIN { printf "%.1f", a - b }')
+row "setsockopt handled, force (ns)" "$hb" "$hl" "$hs" "$d" "<= 5000 ns: $(verdict "$d" 5000)"
+read -r sb sl ss <<<"$(per_call socket)"
+d=$(awk -v a="$ss" -v b="$sb" 'BEGIN { printf "%.1f", a - b }')
+row "socket+close, option at creation (ns)" "$sb" "$sl" "$ss" "$d" "-"
+ub=$(wall "$STATIC" noop)
+ul=$(wall "$CLI" run --via=preload -p "$POLICY" -- "$DYNAMIC" noop)
+us=$(wall "$CLI" run --via=seccomp -p "$POLICY" -- "$STATIC" noop)
+row "start-up, run ... -- noop (us)" "$ub" "$ul" "$us" "$((us - ub))" "<= 1000 us: $(verdict $((us - ub)) 1000)"
+if [ -n "${GOPROG:-}" ] && command -v strace >/dev/null; then
+	G=${SV_BENCH_GO_N:-5000}
+	gb=$(wall "$GOPROG" "$G")
+	ga=$(wall "$CLI" audit --via=seccomp -- "$GOPROG" "$G")
+	gs=$(wall strace -f -qq -e trace=network -o /dev/null "$GOPROG" "$G")
+	# 3 socket calls a round
+	pa=$(awk -v a="$ga" -v b="$gb" -v n="$G" 'BEGIN { printf "%.2f", (a - b) / (3 * n) }')
+	ps=$(awk -v a="$gs" -v b="$gb" -v n="$G" 'BEGIN { printf "%.2f", (a - b) / (3 * n) }')
+	ratio=$(awk -v a="$pa" -v s="$ps" 'BEGIN { printf "%.1f", (a > 0 ? s / a : 0) }')
+	echo "audit of a Go program ($G rounds of socket, setsockopt, close): us per call over bare"
+	row "" bare "audit" "strace -f" "strace/audit" target
+	row "whole run (us) / per call (us)" "$gb" "$pa" "$ps" "${ratio}x" ">= 3x: $(awk -v r="$ratio" 'BEGIN { print (r >= 3 ? "met" : "NOT met") }')"
+fi
