@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../policy/clamp.h"
 #include "init.h"
 #include "log.h"
 #include "real.h"
@@ -121,37 +120,31 @@ static void inject(void *ctx, const struct sp_action *a)
 /* sp_apply_now when the rules need an address the call did not give: the
  * socket is asked for it (getsockname/getpeername). */
 static __attribute__((noinline)) void apply_fetched(int fd, struct sp_fdstate *st, enum sp_moment m,
-						    const struct sp_sockaddrs *given, unsigned needs)
+						    const struct sp_sockaddrs *given, unsigned missing)
 {
 	struct addrs a;
-	struct sp_sockstate ss = {!(st->flags & SP_FD_FIRST_USE_DONE), st->set_by_program};
+	struct sp_sockstate ss = sp_sockstate_of(st->flags, st->set_by_program);
 
 	a.view = *given;
-	fetch_addrs(fd, needs, &a);
+	fetch_addrs(fd, missing, &a);
 	sp_moment_each(sp_policy_table, (enum sp_class)st->cls, m, &a.view, &ss, inject, &fd);
 }
 
 /* The part of sp_apply_moment that runs when some rule may act.  The
- * socket's first use is marked by the caller after this returns. */
+ * socket's history is updated by the caller after this returns. */
 void sp_apply_now(int fd, struct sp_fdstate *st, enum sp_moment m, const struct sockaddr *given,
 		  socklen_t given_len, unsigned needs)
 {
-	struct sp_sockaddrs view = {0};
+	struct sp_sockaddrs view;
 	struct sp_sockstate ss;
+	unsigned missing = sp_moment_view(needs, m, given, given_len, &view);
 
-	if (given && (m == SP_AT_CONNECT || m == SP_AT_ACCEPT)) {
-		view.peer = given;
-		view.peer_len = given_len;
-	} else if (given) {
-		view.local = given;
-		view.local_len = given_len;
-	}
 	/* a bind or a connect gives what port=/dport= rules look at */
-	if (((needs & SP_NEED_LOCAL) && !view.local) || ((needs & SP_NEED_PEER) && !view.peer)) {
-		apply_fetched(fd, st, m, &view, needs);
+	if (missing) {
+		apply_fetched(fd, st, m, &view, missing);
 		return;
 	}
-	ss = (struct sp_sockstate){!(st->flags & SP_FD_FIRST_USE_DONE), st->set_by_program};
+	ss = sp_sockstate_of(st->flags, st->set_by_program);
 	sp_moment_each(sp_policy_table, (enum sp_class)st->cls, m, &view, &ss, inject, &fd);
 }
 
@@ -217,48 +210,32 @@ int sp_pass_setsockopt(int fd, int level, int opt, const void *val, socklen_t le
 	return rc;
 }
 
-/* Sets the policy's value K in place of the program's; when the kernel
- * refuses it, logs the refusal and lets the program's own value through. */
-static int replace(int fd, int level, int opt, const void *val, socklen_t len, const union sp_kval *k,
-		   socklen_t klen, enum sp_act action, int saved_errno)
+/* Executes a REPLACE verdict: sets the policy's value in place of the
+ * program's; when the kernel refuses it, the refusal is logged and the
+ * program's own value goes through (sp_verdict_refused). */
+static int replace(int fd, int level, int opt, const void *val, socklen_t len, struct sp_so_verdict *v,
+		   const struct program_value *copied, int saved_errno)
 {
 	struct program_value pv;
-	int rc = real_setsockopt(fd, level, opt, k, klen), e = errno;
+	int rc = real_setsockopt(fd, level, opt, &v->k, v->klen), e = errno;
 
 	if (sp_sink_active()) {
-		copy_program_value(val, len, &pv);
-		log_setsockopt(fd, action, rc, e, level, opt, k, klen, 0, pv.p, pv.len, pv.passed);
-	}
-	if (rc == 0) {
-		errno = saved_errno;
-		return 0;
+		if (!copied) {
+			copy_program_value(val, len, &pv);
+			copied = &pv;
+		}
+		log_setsockopt(fd, v->act, rc, e, level, opt, &v->k, v->klen, 0, copied->p, copied->len,
+			       copied->passed);
 	}
 	errno = saved_errno;
+	if (rc == 0)
+		return 0;
+	sp_verdict_refused(v);
 	return sp_pass_setsockopt(fd, level, opt, val, len);
 }
 
-static int clamp(int fd, int level, int opt, const void *val, socklen_t len, const struct sp_override *ov,
-		 int saved_errno)
-{
-	struct program_value pv;
-	struct sp_value v;
-	union sp_kval k;
-
-	copy_program_value(val, len, &pv);
-	/* a value of a shape we cannot read is passed on untouched, and so is
-	 * one the kernel refuses: the program gets the error it would get */
-	if (!pv.p || !sp_clamp(level, opt, ov->min ? &ov->min->value : NULL, ov->max ? &ov->max->value : NULL,
-			       pv.p, pv.len, &v))
-		return sp_pass_setsockopt(fd, level, opt, val, len);
-	socklen_t klen = sp_value_encode(&v, &k);
-	return replace(fd, level, opt, val, len, &k, klen, SP_ACT_CLAMP, saved_errno);
-}
-
-static void mark_set_by_program(struct sp_fdstate *st, int bit)
-{
-	st->set_by_program[bit / 64] |= UINT64_C(1) << (bit % 64);
-}
-
+/* Executes the engine's verdict on the program's setsockopt of an option
+ * the policy looks at. */
 int sp_apply_setsockopt(int fd, int level, int opt, const void *val, socklen_t len,
 			const struct sp_slot *slot)
 {
@@ -266,6 +243,9 @@ int sp_apply_setsockopt(int fd, int level, int opt, const void *val, socklen_t l
 	int saved = errno, rc;
 	struct sp_override ov = {0};
 	struct sp_fdstate *st = sp_sock_state(fd);
+	struct program_value pv;
+	const struct program_value *copied = NULL;
+	struct sp_so_verdict v;
 
 	if (st && (slot->flags & SP_SLOT_OVERRIDDEN)) {
 		unsigned needs = sp_override_needs(t, (enum sp_class)st->cls, slot->slot);
@@ -276,36 +256,30 @@ int sp_apply_setsockopt(int fd, int level, int opt, const void *val, socklen_t l
 			sp_override_find(t, (enum sp_class)st->cls, slot->slot, &a.view, &ov);
 		}
 	}
+	if (sp_decide_needs_value(&ov)) {
+		copy_program_value(val, len, &pv);
+		copied = &pv;
+	}
+	sp_decide_setsockopt(&ov, level, opt, copied ? copied->p : NULL, copied ? copied->len : 0, &v);
 	errno = saved;
-	switch (ov.kind) {
-	case SP_OV_IGNORE:
-	case SP_OV_DENY: {
-		int deny = ov.kind == SP_OV_DENY;
-		rc = deny ? -1 : 0;
+	switch (v.kind) {
+	case SP_V_SKIP:
+	case SP_V_REFUSE:
+		rc = v.kind == SP_V_REFUSE ? -1 : 0;
 		if (sp_sink_active()) {
-			struct program_value pv;
 			copy_program_value(val, len, &pv);
-			log_setsockopt(fd, deny ? SP_ACT_DENY : SP_ACT_IGNORE, rc, EPERM, level, opt, pv.p, pv.len,
-				       pv.passed, NULL, 0, 0);
+			log_setsockopt(fd, v.act, rc, v.err, level, opt, pv.p, pv.len, pv.passed,
+				       NULL, 0, 0);
 		}
-		errno = deny ? EPERM : saved;
+		errno = v.kind == SP_V_REFUSE ? v.err : saved;
 		break;
-	}
-	case SP_OV_FORCE: {
-		union sp_kval k;
-		socklen_t klen = sp_value_encode(&ov.force->value, &k);
-		rc = replace(fd, level, opt, val, len, &k, klen, SP_ACT_FORCE, saved);
-		break;
-	}
-	case SP_OV_CLAMP:
-		rc = clamp(fd, level, opt, val, len, &ov, saved);
+	case SP_V_REPLACE:
+		rc = replace(fd, level, opt, val, len, &v, copied, saved);
 		break;
 	default:
 		rc = sp_pass_setsockopt(fd, level, opt, val, len);
 	}
-	if (rc == 0 && st && (slot->flags & SP_SLOT_DEFAULTED)) {
-		/* the program made its choice: a default will not overrule it */
-		mark_set_by_program(st, slot->default_bit);
-	}
+	if (st)
+		sp_note_program_set(slot, rc, st->set_by_program);
 	return rc;
 }

@@ -6,6 +6,7 @@
 
 #include <sys/socket.h>
 
+#include "../policy/decide.h"
 #include "../policy/table.h"
 #include "fdtab.h"
 #include "init.h"
@@ -27,49 +28,27 @@ static inline struct sp_fdstate *sp_sock_state(int fd)
 void sp_apply_now(int fd, struct sp_fdstate *st, enum sp_moment m, const struct sockaddr *given,
 		  socklen_t given_len, unsigned needs);
 
-/* Which SP_FD_*_DONE flags some rule reads for a socket like ST: listen
- * and connect ones only rules at that moment, first use only default rules
- * without at=.  A flag nobody reads is not set, so that a socket keeps no
- * history the policy cannot use (fdguard.c pays a getpid() to forget an
- * entry with history on close). */
-static inline unsigned sp_done_flags_read(const struct sp_fdstate *st)
-{
-	const struct sp_table *t = sp_policy_table;
-	unsigned f = 0;
-
-	if (sp_table_head(t)->first_use_matters)
-		f |= SP_FD_FIRST_USE_DONE;
-	if (sp_moment_needs(t, (enum sp_class)st->cls, SP_AT_LISTEN))
-		f |= SP_FD_LISTEN_DONE;
-	if (sp_moment_needs(t, (enum sp_class)st->cls, SP_AT_CONNECT))
-		f |= SP_FD_CONNECT_DONE;
-	return f;
-}
+/* The socket's history is kept in its fd entry's flags, bit for bit. */
+_Static_assert((int)SP_FD_FIRST_USE_DONE == (int)SP_HIST_FIRST_USE_DONE &&
+		       (int)SP_FD_LISTEN_DONE == (int)SP_HIST_LISTEN_DONE &&
+		       (int)SP_FD_CONNECT_DONE == (int)SP_HIST_CONNECT_DONE && !(SP_FD_KNOWN & SP_HIST_ALL),
+	       "fd flags hold the engine's history bits");
 
 /* Sets what the policy sets on FD at moment M, NEEDS being the table's
- * sp_moment_needs for it.  GIVEN is the address the call itself passes or
+ * sp_moment_needs for it, and adds to its history what the moment leaves
+ * (policy/decide.h).  GIVEN is the address the call itself passes or
  * returns (bind: local; connect, accept: peer) in memory safe to read, or
- * NULL.  Marks the socket's first use when M is one (and a rule reads
- * it).  May change errno.  Inline: most moments of most sockets have
+ * NULL.  May change errno.  Inline: most moments of most sockets have
  * nothing to apply, and that is a load or two; sp_apply_now does the
  * rest. */
 static inline void sp_apply_moment_needs(int fd, struct sp_fdstate *st, enum sp_moment m,
 					 const struct sockaddr *given, socklen_t given_len, unsigned needs)
 {
-	/* GIVEN is the local address unless the moment is connect or accept */
-	int local_given = given && m != SP_AT_CONNECT && m != SP_AT_ACCEPT;
-
-	/* a bind to port 0 (before a connect, or to let the kernel pick) when
-	 * every rule here is keyed by a port: nothing can match */
-	if ((needs & SP_NEED_LOCAL_PORT) && local_given && !sp_sockaddr_port(given, given_len))
-		needs = 0;
+	needs = sp_moment_prune(needs, m, given, given_len);
 	if (needs)
 		sp_apply_now(fd, st, m, given, given_len, needs);
-	/* marked after the rules acted (they read it), and only when some
-	 * default rule reads it (sp_done_flags_read) */
-	if ((m == SP_AT_BIND || m == SP_AT_LISTEN || m == SP_AT_CONNECT) &&
-	    sp_table_head(sp_policy_table)->first_use_matters)
-		st->flags |= SP_FD_FIRST_USE_DONE;
+	/* after the rules acted: they read the history as it was */
+	st->flags |= (uint8_t)sp_moment_history(sp_policy_table, (enum sp_class)st->cls, m);
 }
 
 /* sp_apply_moment_needs with NEEDS from the table (a caller that has them

@@ -11,6 +11,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "../policy/act.h"
+
 enum sp_call {
 	SP_CALL_SOCKET,
 	SP_CALL_BIND,
@@ -22,14 +24,6 @@ enum sp_call {
 	SP_CALL_GETSOCKOPT,
 };
 
-enum sp_act {
-	SP_ACT_PASS,
-	SP_ACT_INJECT,
-	SP_ACT_FORCE,
-	SP_ACT_IGNORE,
-	SP_ACT_DENY,
-	SP_ACT_CLAMP,
-};
 
 /* Bytes of a program's or kernel's buffer, copied or known readable. */
 struct sp_bytes {

@@ -146,7 +146,7 @@ static inline __attribute__((always_inline)) void addr_rules_act(int fd, enum sp
 	struct sp_fdstate *st = sp_sock_state(fd);
 	unsigned needs;
 
-	if (!st || (moment == SP_AT_CONNECT && (st->flags & SP_FD_CONNECT_DONE)))
+	if (!st || !sp_moment_due(moment, st->flags))
 		return;
 	needs = sp_moment_needs(sp_policy_table, (enum sp_class)st->cls, moment);
 	if (needs) {
@@ -156,10 +156,8 @@ static inline __attribute__((always_inline)) void addr_rules_act(int fd, enum sp
 		sp_apply_moment_needs(fd, st, moment, a.ok ? (struct sockaddr *)&a.copy : NULL, a.len, needs);
 		errno = e;
 	} else {
-		sp_apply_moment_needs(fd, st, moment, NULL, 0, 0); /* marks first use */
+		sp_apply_moment_needs(fd, st, moment, NULL, 0, 0); /* the history only */
 	}
-	if (moment == SP_AT_CONNECT)
-		st->flags |= SP_FD_CONNECT_DONE & sp_done_flags_read(st);
 }
 
 /* bind and connect: the policy acts just before the call, the record
@@ -260,10 +258,8 @@ static SP_SLOW int listen_slow(int fd, int backlog)
 	e = errno;
 	if (sp_policy_table) {
 		struct sp_fdstate *st = sp_sock_state(fd);
-		if (st && !(st->flags & SP_FD_LISTEN_DONE)) {
+		if (st && sp_moment_due(SP_AT_LISTEN, st->flags))
 			sp_apply_moment(fd, st, SP_AT_LISTEN, NULL, 0);
-			st->flags |= SP_FD_LISTEN_DONE & sp_done_flags_read(st);
-		}
 		errno = e;
 	}
 	rc = REAL(listen)(fd, backlog);
@@ -331,9 +327,7 @@ static SP_SLOW int accept_call(enum sp_call call, int fd, struct sockaddr *addr,
 	if (nfd >= 0 && listener) {
 		struct sp_fdstate *st = sp_fd_reset(nfd, listener->cls);
 		if (st) {
-			/* connected already: no first use, no listen, no connect */
-			st->flags |= (SP_FD_FIRST_USE_DONE | SP_FD_LISTEN_DONE | SP_FD_CONNECT_DONE) &
-				     sp_done_flags_read(st);
+			st->flags |= (uint8_t)sp_accepted_history(sp_policy_table, (enum sp_class)st->cls);
 			sp_apply_moment_needs(nfd, st, SP_AT_ACCEPT, peer, got, needs);
 		}
 	}
