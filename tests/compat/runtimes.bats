@@ -139,29 +139,32 @@ hi"
 	[ "$(logcount log.json prog=java call=setsockopt opt=SO_RCVBUF action=inject)" -gt 2 ]
 }
 
-@test "go (websocketd, linked with libc): the shim is loaded but never reached, and sockpolicy says so" {
+@test "go (websocketd, linked with libc): the library cannot reach it; run takes the supervisor, and the policy applies" {
 	require websocketd websocketd
 	[ -x "$CLI" ] || { echo "$CLI is missing: make builds it"; return 1; }
 	port=$(free_port)
 	ldd "$(command -v websocketd)" >ldd.out
 	grep -q 'libc\.so\.6' ldd.out
+	# the library is no way in: Go makes its socket calls without libc
+	run bare "$CLI" run --via=preload -p "$POLICY" -- websocketd --version
+	[ "$status" -eq 125 ]
+	assert_contains "$output" "'websocketd' is a Go program: the library cannot reach it (use --via=seccomp)"
 	bg "$CLI" run -p "$POLICY" -l "$PWD/log.json" --json -- \
 		websocketd --address=127.0.0.1 --port="$port" echo hi >ws.out 2>&1
 	wait_listen "$port"
-	# the command warns before it starts the program
+	# the command says which way it took before the program starts
 	run cat ws.out
-	assert_contains "$output" "'websocketd' is a Go program"
-	# the library is mapped in the process ...
+	assert_contains "$output" "'websocketd' is a Go program: running it under the seccomp supervisor"
+	# no library in the process: the supervisor works from outside
 	pid=$(ss -Htlnp "sport = :$port" | sed -n 's/.*pid=\([0-9]*\).*/\1/p')
-	grep -q libsockpolicy.so "/proc/$pid/maps"
-	# ... and the log was opened at load, but no call of Go's reaches a wrapper
-	[ -e log.json ]
-	[ "$($LOGQ check log.json)" = 0 ]
-	# the listener has the kernel's default buffer, not the policy's
+	! grep -q libsockpolicy.so "/proc/$pid/maps"
+	# the listener has the policy's buffer, and the log has Go's calls
 	mem=$(skmem -tl "sport = :$port")
-	[ "${mem% *}" != rb=204800 ]
-	# an audit warns the same way
+	[ "${mem% *}" = rb=204800 ]
+	[ "$($LOGQ count log.json call=listen)" -ge 1 ]
+	[ "$($LOGQ count log.json call=setsockopt opt=SO_RCVBUF action=inject)" -ge 1 ]
+	# an audit takes the supervisor too
 	run "$CLI" audit -- websocketd --version 3>&- 4>&-
 	[ "$status" -eq 0 ]
-	assert_contains "$output" "'websocketd' is a Go program"
+	assert_contains "$output" "'websocketd' is a Go program: running it under the seccomp supervisor"
 }
