@@ -89,9 +89,9 @@ LIB_MUSL := $(B)/musl/libsockpolicy.so
 .PHONY: lib-i386 lib-musl
 multiarch: lib-i386 lib-musl
 lib-i386:
-	$(MAKE) B=$(B)/i386 CC='$(CC_I386)' SANITIZE= $(LIB_I386)
+	@$(MAKE) --no-print-directory B=$(B)/i386 CC='$(CC_I386)' SANITIZE= $(LIB_I386)
 lib-musl:
-	$(MAKE) B=$(B)/musl CC='$(CC_MUSL)' SANITIZE= $(LIB_MUSL)
+	@$(MAKE) --no-print-directory B=$(B)/musl CC='$(CC_MUSL)' SANITIZE= $(LIB_MUSL)
 
 clean:
 	rm -rf $(B)
