@@ -23,9 +23,13 @@ BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden $(WARN)
 HARDEN := -Wl,-z,relro,-z,now
 ALL_CFLAGS = $(BASE_CFLAGS) $(SAN_CFLAGS) $(CFLAGS)
 
+# policy/ is the engine, log/ the records and the shared part of the sink:
+# both backends (preload/, supervisor/) and the command link them.
 POLICY_SRC  := $(wildcard policy/*.c)
+LOG_SRC     := $(wildcard log/*.c)
 PRELOAD_SRC := $(wildcard preload/*.c)
 POLICY_OBJ  := $(POLICY_SRC:%.c=$(B)/%.o)
+LOG_OBJ     := $(LOG_SRC:%.c=$(B)/%.o)
 PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(B)/%.o)
 
 LIB := $(B)/libsockpolicy.so
@@ -38,11 +42,11 @@ $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(LIB): $(PRELOAD_OBJ) $(POLICY_OBJ) preload/libsockpolicy.map
+$(LIB): $(PRELOAD_OBJ) $(POLICY_OBJ) $(LOG_OBJ) preload/libsockpolicy.map
 	$(CC) -shared $(ALL_CFLAGS) $(HARDEN) -Wl,--version-script=preload/libsockpolicy.map \
-		-Wl,-soname,libsockpolicy.so $(LDFLAGS) -o $@ $(PRELOAD_OBJ) $(POLICY_OBJ) -ldl
+		-Wl,-soname,libsockpolicy.so $(LDFLAGS) -o $@ $(PRELOAD_OBJ) $(POLICY_OBJ) $(LOG_OBJ) -ldl
 
--include $(POLICY_OBJ:.o=.d) $(PRELOAD_OBJ:.o=.d)
+-include $(POLICY_OBJ:.o=.d) $(LOG_OBJ:.o=.d) $(PRELOAD_OBJ:.o=.d)
 
 # ---- the command (issue 3): the same policy/ objects and loader as the
 # library, plus json-c for reading logs (the library itself stays libc-only).
@@ -50,13 +54,13 @@ TOOLS_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard tools/*.c))
 CLI_LIBS  := -ljson-c
 
 # inspect and apply (issue 13) print values and records with the log's own
-# formatter, preload/record.o: pure formatting, no library state.
-CLI_PRELOAD_OBJ := $(B)/preload/policy_load.o $(B)/preload/record.o
+# formatter, log/record.o: pure formatting, no library state.
+CLI_PRELOAD_OBJ := $(B)/preload/policy_load.o
 # the seccomp supervisor (issue 12): run/audit --via=seccomp, in the CLI's
 # process; it writes records with the same formatter
 SUPERVISOR_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard supervisor/*.c))
-$(CLI): $(TOOLS_OBJ) $(POLICY_OBJ) $(CLI_PRELOAD_OBJ) $(SUPERVISOR_OBJ)
-	$(CC) $(ALL_CFLAGS) $(HARDEN) $(LDFLAGS) -o $@ $(TOOLS_OBJ) $(POLICY_OBJ) \
+$(CLI): $(TOOLS_OBJ) $(POLICY_OBJ) $(LOG_OBJ) $(CLI_PRELOAD_OBJ) $(SUPERVISOR_OBJ)
+	$(CC) $(ALL_CFLAGS) $(HARDEN) $(LDFLAGS) -o $@ $(TOOLS_OBJ) $(POLICY_OBJ) $(LOG_OBJ) \
 		$(CLI_PRELOAD_OBJ) $(SUPERVISOR_OBJ) $(CLI_LIBS) -lpthread
 -include $(SUPERVISOR_OBJ:.o=.d)
 
@@ -102,7 +106,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 HELPER_SRC := $(wildcard tests/helpers/*.c)
 HELPER_BIN := $(patsubst tests/helpers/%.c,$(B)/tests/%,$(filter-out tests/helpers/lib%.c,$(HELPER_SRC)))
 HELPER_LIB := $(patsubst tests/helpers/lib%.c,$(B)/tests/lib%.so,$(filter tests/helpers/lib%.c,$(HELPER_SRC)))
-TEST_OBJ := $(POLICY_OBJ) $(B)/preload/record.o
+TEST_OBJ := $(POLICY_OBJ) $(LOG_OBJ)
 
 $(B)/tests/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h) $(TEST_OBJ)
 	@mkdir -p $(@D)
@@ -231,7 +235,7 @@ FUZZ_SECONDS ?= 30
 FUZZ_B       := $(B)/fuzz
 FUZZ_SAN     := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_TARGETS := policy record
-FUZZ_OBJ     := $(POLICY_SRC:%.c=$(FUZZ_B)/%.o) $(FUZZ_B)/preload/record.o
+FUZZ_OBJ     := $(POLICY_SRC:%.c=$(FUZZ_B)/%.o) $(LOG_SRC:%.c=$(FUZZ_B)/%.o)
 FUZZ_BIN     := $(FUZZ_TARGETS:%=$(FUZZ_B)/fuzz_%)
 
 $(FUZZ_B)/%.o: %.c

@@ -3,7 +3,7 @@
 #ifndef SOCKPOLICY_LOG_H
 #define SOCKPOLICY_LOG_H
 
-#include "record.h"
+#include "../log/record.h"
 #include "sink.h"
 
 /* Set once at load: text or JSON. */

@@ -20,8 +20,9 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "../log/dest.h"
+#include "../log/libc_compat.h"
 #include "borrowed.h"
-#include "libc_compat.h"
 #include "real.h"
 
 #ifndef SP_SYSLOG_PATH
@@ -179,42 +180,17 @@ static inline __attribute__((always_inline)) int still_ours(int fd)
 	return identify(fd, &dev, &ino, &mode) == 0 && dev == sink.dev && ino == sink.ino;
 }
 
-/* The path with %p replaced by PID and %% by %. */
-static int expand_path(char *out, size_t size, pid_t pid)
-{
-	size_t o = 0;
-	for (const char *p = sink.path; *p; p++) {
-		char num[16];
-		const char *piece = p;
-		size_t n = 1;
-		if (p[0] == '%' && p[1] == 'p') {
-			n = (size_t)snprintf(num, sizeof num, "%ld", (long)pid);
-			piece = num;
-			p++;
-		} else if (p[0] == '%' && p[1] == '%') {
-			p++;
-		}
-		if (o + n >= size)
-			return -1;
-		memcpy(out + o, piece, n);
-		o += n;
-	}
-	out[o] = '\0';
-	return 0;
-}
-
 /* Opens the log file of process PID (its name in PATH) as SPEC §2 says:
  * append-only, never through a symlink, never blocking, mode 0600. */
 static int open_log_path(pid_t pid, char path[PATH_MAX])
 {
-	if (expand_path(path, PATH_MAX, pid) < 0) {
+	if (sp_dest_expand(sink.path, pid, path, PATH_MAX) < 0) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
 	/* syscall(2): a forked child opens its file at its first record, where
 	 * libc's open would be a cancellation point */
-	return (int)syscall(SYS_openat, AT_FDCWD, path,
-			    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0600);
+	return (int)syscall(SYS_openat, AT_FDCWD, path, SP_DEST_OPEN_FLAGS, SP_DEST_OPEN_MODE);
 }
 
 static int open_file(pid_t pid, char *msg, size_t n)
@@ -387,60 +363,32 @@ int sp_sink_open(const char *spec, char *msg, size_t n)
 
 	sink.floor = choose_floor();
 	sink.owner = getpid();
-	if (strcmp(spec, "stderr") == 0 || strcmp(spec, "-") == 0) {
+	switch (sp_dest_parse(spec, &fd, msg, n)) {
+	case SP_DEST_FD:
 		kind = SINK_FD;
-		fd = open_descriptor(2, msg, n);
-	} else if (strncmp(spec, "fd:", 3) == 0) {
-		char *end;
-		long v;
-		errno = 0;
-		v = strtol(spec + 3, &end, 10);
-		/* digits only: strtol would also take " 9" and "+9" */
-		if (spec[3] < '0' || spec[3] > '9' || *end != '\0' || errno || v > INT_MAX) {
-			snprintf(msg, n, "invalid descriptor '%s' (use fd:N)", spec);
-			return -1;
-		}
-		kind = SINK_FD;
-		fd = open_descriptor((int)v, msg, n);
-	} else if (strcmp(spec, "syslog") == 0) {
+		fd = open_descriptor(fd, msg, n);
+		break;
+	case SP_DEST_SYSLOG:
 		kind = SINK_SYSLOG;
 		fd = connect_syslog(msg, n);
-	} else {
-		/* made absolute now: a later chdir must not move the log */
-		size_t len = strlen(spec);
+		break;
+	case SP_DEST_FILE: {
+		char cwd[PATH_MAX] = "";
 		kind = SINK_FILE;
-		if (spec[0] == '/') {
-			if (len >= sizeof sink.path) {
-				snprintf(msg, n, "log path is too long");
-				return -1;
-			}
-			memcpy(sink.path, spec, len + 1);
-		} else {
-			char cwd[PATH_MAX];
-			size_t o = 0;
-			if (!getcwd(cwd, sizeof cwd)) {
-				snprintf(msg, n, "cannot resolve relative log path '%s': %s", spec, strerror(errno));
-				return -1;
-			}
-			/* %p and %% belong to the value given, not to the directory
-			 * that makes it absolute: a '%' there is doubled */
-			for (const char *c = cwd; *c && o + 2 < sizeof sink.path; c++) {
-				if (*c == '%')
-					sink.path[o++] = '%';
-				sink.path[o++] = *c;
-			}
-			if (o + 1 + len >= sizeof sink.path) {
-				snprintf(msg, n, "log path is too long");
-				return -1;
-			}
-			sink.path[o] = '/';
-			memcpy(sink.path + o + 1, spec, len + 1);
+		if (spec[0] != '/' && !getcwd(cwd, sizeof cwd)) {
+			snprintf(msg, n, "cannot resolve relative log path '%s': %s", spec, strerror(errno));
+			return -1;
 		}
-		sink.per_pid = 0;
-		for (const char *c = sink.path; *c; c++)
-			if (c[0] == '%' && (c[1] == 'p' || c[1] == '%'))
-				sink.per_pid |= *++c == 'p';
+		if (sp_dest_absolute(spec, cwd, sink.path, sizeof sink.path) < 0) {
+			snprintf(msg, n, "log path is too long");
+			return -1;
+		}
+		sink.per_pid = sp_dest_per_pid(sink.path);
 		fd = open_file(sink.owner, msg, n);
+		break;
+	}
+	default:
+		return -1;
 	}
 	if (fd < 0)
 		return -1;

@@ -9,23 +9,27 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "../log/dest.h"
+
 /* A ret no call returns: formatted, then written as null */
 #define RET_SENTINEL (LONG_MIN + 7)
 
 int svlog_open(struct svlog *l, const char *spec, int json)
 {
+	char msg[256];
+	int n, kind;
+
 	*l = (struct svlog){0, -1, json, NULL};
 	if (!spec || !*spec)
 		return 0;
-	if (strcmp(spec, "stderr") == 0 || strcmp(spec, "-") == 0 || strncmp(spec, "fd:", 3) == 0) {
-		char *end;
-		long n = spec[0] == 'f' ? strtol(spec + 3, &end, 10) : 2;
-		if (spec[0] == 'f' && (end == spec + 3 || *end || n < 0 || n > INT_MAX)) {
-			fprintf(stderr, "sockpolicy: %s: not a descriptor number\n", spec);
-			return -1;
-		}
+	kind = sp_dest_parse(spec, &n, msg, sizeof msg);
+	if (kind < 0) {
+		fprintf(stderr, "sockpolicy: %s\n", msg);
+		return -1;
+	}
+	if (kind == SP_DEST_FD) {
 		/* our own copy, above the low numbers CMD will use */
-		l->fd = fcntl((int)n, F_DUPFD_CLOEXEC, 100);
+		l->fd = fcntl(n, F_DUPFD_CLOEXEC, 100);
 		if (l->fd < 0) {
 			fprintf(stderr, "sockpolicy: %s: %s\n", spec, strerror(errno));
 			return -1;
@@ -33,19 +37,19 @@ int svlog_open(struct svlog *l, const char *spec, int json)
 		l->kind = 1;
 		return 0;
 	}
-	if (strcmp(spec, "syslog") == 0) {
+	if (kind == SP_DEST_SYSLOG) {
 		openlog("sockpolicy", LOG_NDELAY, LOG_USER);
 		l->kind = 3;
 		return 0;
 	}
-	if (strstr(spec, "%p")) {
+	if (sp_dest_per_pid(spec)) {
 		l->tmpl = strdup(spec);
 		if (!l->tmpl)
 			return -1;
 		l->kind = 2;
 		return 0;
 	}
-	l->fd = open(spec, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	l->fd = open(spec, SP_DEST_OPEN_FLAGS, SP_DEST_OPEN_MODE);
 	if (l->fd < 0) {
 		fprintf(stderr, "sockpolicy: %s: cannot open the log: %s\n", spec, strerror(errno));
 		return -1;
@@ -60,30 +64,6 @@ void svlog_close(struct svlog *l)
 		close(l->fd);
 	free(l->tmpl);
 	*l = (struct svlog){0, -1, 0, NULL};
-}
-
-/* The path of PID's own file: %p its pid, %% a %. */
-static int expand(const char *tmpl, pid_t pid, char *out, size_t size)
-{
-	size_t o = 0;
-
-	for (const char *c = tmpl; *c; c++) {
-		int n = 1;
-		if (c[0] == '%' && c[1] == 'p') {
-			n = snprintf(out + o, size - o, "%ld", (long)pid);
-			c++;
-		} else if (c[0] == '%' && c[1] == '%') {
-			out[o] = '%';
-			c++;
-		} else if (o < size) {
-			out[o] = *c;
-		}
-		o += (size_t)n;
-		if (o >= size)
-			return -1;
-	}
-	out[o] = '\0';
-	return 0;
 }
 
 /* Replaces the sentinel's digits in BUF by WITH; returns the new length. */
@@ -131,9 +111,9 @@ void svlog_write(struct svlog *l, const struct sp_record *r, pid_t pid, pid_t ti
 		return;
 	}
 	char path[PATH_MAX];
-	if (expand(l->tmpl, pid, path, sizeof path) < 0)
+	if (sp_dest_expand(l->tmpl, pid, path, sizeof path) < 0)
 		return;
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	int fd = open(path, SP_DEST_OPEN_FLAGS, SP_DEST_OPEN_MODE);
 	if (fd < 0)
 		return;
 	if (write(fd, buf, len) < 0) {

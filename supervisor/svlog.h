@@ -1,12 +1,12 @@
 /* The supervisor's side of the log (SPEC §2, §4): records about other
- * processes, in the log's own forms (preload/record.h's formatter), to the
+ * processes, in the log's own forms (log/record.h), to the
  * destinations SOCKPOLICY_LOG names. */
 #ifndef SOCKPOLICY_SV_LOG_H
 #define SOCKPOLICY_SV_LOG_H
 
 #include <sys/types.h>
 
-#include "../preload/record.h"
+#include "../log/record.h"
 
 struct svlog {
 	int kind; /* 0 none, 1 a descriptor, 2 a file per pid (%p), 3 syslog */

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "../policy/options.h"
-#include "../preload/record.h"
+#include "../log/record.h"
 #include "procsock.h"
 
 static const char apply_usage[] =

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "../policy/options.h"
-#include "../preload/record.h"
+#include "../log/record.h"
 #include "procsock.h"
 
 static const char inspect_usage[] =

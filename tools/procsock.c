@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "../policy/options.h"
-#include "../preload/record.h"
+#include "../log/record.h"
 
 /* The kernel ABI's numbers, for headers that predate them. */
 #ifndef SYS_pidfd_open

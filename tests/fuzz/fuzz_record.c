@@ -1,4 +1,4 @@
-/* libFuzzer target: the log-record formatter (preload/record.c) on any
+/* libFuzzer target: the log-record formatter (log/record.c) on any
  * record a wrapper could build, and some it could not.
  *
  * Every output must be one line: at most SP_RECORD_MAX bytes, ending in
@@ -17,7 +17,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include "../../preload/record.h"
+#include "../../log/record.h"
 
 #define RECORD_FAIL(buf, len, ...)                                                                           \
 	do {                                                                                               \

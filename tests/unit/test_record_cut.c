@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "../../preload/record.h"
+#include "../../log/record.h"
 #include "tap.h"
 
 static const struct sp_record_meta meta = {{1795302101, 123456789}, 4242, 4243, "server"};
