@@ -23,14 +23,18 @@ BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden $(WARN)
 HARDEN := -Wl,-z,relro,-z,now
 ALL_CFLAGS = $(BASE_CFLAGS) $(SAN_CFLAGS) $(CFLAGS)
 
-# policy/ is the engine, log/ the records and the shared part of the sink:
-# both backends (preload/, supervisor/) and the command link them.
+# policy/ is the engine, log/ the records and the shared part of the sink,
+# load/ the reading of a policy's sources: both backends (preload/,
+# supervisor/) and the command link them.
 POLICY_SRC  := $(wildcard policy/*.c)
 LOG_SRC     := $(wildcard log/*.c)
+LOAD_SRC    := $(wildcard load/*.c)
 PRELOAD_SRC := $(wildcard preload/*.c)
 POLICY_OBJ  := $(POLICY_SRC:%.c=$(B)/%.o)
 LOG_OBJ     := $(LOG_SRC:%.c=$(B)/%.o)
+LOAD_OBJ    := $(LOAD_SRC:%.c=$(B)/%.o)
 PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(B)/%.o)
+SHARED_OBJ  := $(POLICY_OBJ) $(LOG_OBJ) $(LOAD_OBJ)
 
 LIB := $(B)/libsockpolicy.so
 CLI := $(B)/sockpolicy
@@ -42,26 +46,25 @@ $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(LIB): $(PRELOAD_OBJ) $(POLICY_OBJ) $(LOG_OBJ) preload/libsockpolicy.map
+$(LIB): $(PRELOAD_OBJ) $(SHARED_OBJ) preload/libsockpolicy.map
 	$(CC) -shared $(ALL_CFLAGS) $(HARDEN) -Wl,--version-script=preload/libsockpolicy.map \
-		-Wl,-soname,libsockpolicy.so $(LDFLAGS) -o $@ $(PRELOAD_OBJ) $(POLICY_OBJ) $(LOG_OBJ) -ldl
+		-Wl,-soname,libsockpolicy.so $(LDFLAGS) -o $@ $(PRELOAD_OBJ) $(SHARED_OBJ) -ldl
 
--include $(POLICY_OBJ:.o=.d) $(LOG_OBJ:.o=.d) $(PRELOAD_OBJ:.o=.d)
+-include $(SHARED_OBJ:.o=.d) $(PRELOAD_OBJ:.o=.d)
 
 # ---- the command (issue 3): the same policy/ objects and loader as the
 # library, plus json-c for reading logs (the library itself stays libc-only).
 TOOLS_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard tools/*.c))
 CLI_LIBS  := -ljson-c
 
-# inspect and apply (issue 13) print values and records with the log's own
-# formatter, log/record.o: pure formatting, no library state.
-CLI_PRELOAD_OBJ := $(B)/preload/policy_load.o
 # the seccomp supervisor (issue 12): run/audit --via=seccomp, in the CLI's
 # process; it writes records with the same formatter
 SUPERVISOR_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard supervisor/*.c))
-$(CLI): $(TOOLS_OBJ) $(POLICY_OBJ) $(LOG_OBJ) $(CLI_PRELOAD_OBJ) $(SUPERVISOR_OBJ)
-	$(CC) $(ALL_CFLAGS) $(HARDEN) $(LDFLAGS) -o $@ $(TOOLS_OBJ) $(POLICY_OBJ) $(LOG_OBJ) \
-		$(CLI_PRELOAD_OBJ) $(SUPERVISOR_OBJ) $(CLI_LIBS) -lpthread
+# (inspect and apply print values and records with the log's own formatter;
+# nothing of preload/ is linked here)
+$(CLI): $(TOOLS_OBJ) $(SHARED_OBJ) $(SUPERVISOR_OBJ)
+	$(CC) $(ALL_CFLAGS) $(HARDEN) $(LDFLAGS) -o $@ $(TOOLS_OBJ) $(SHARED_OBJ) \
+		$(SUPERVISOR_OBJ) $(CLI_LIBS) -lpthread
 -include $(SUPERVISOR_OBJ:.o=.d)
 
 # The two objects that hold install paths are rebuilt whenever the paths

@@ -15,7 +15,7 @@
 #include "../policy/policy.h"
 #include "borrowed.h"
 #include "log.h"
-#include "policy_load.h"
+#include "../load/policy_source.h"
 #include "real.h"
 #include "sink.h"
 

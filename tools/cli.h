@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "../preload/policy_load.h"
+#include "../load/policy_source.h"
 
 /* Exit statuses of SPEC §5 (env(1) uses the same 126 and 127). */
 #define CLI_EX_USAGE 2     /* check, report: a bad policy, input or usage */

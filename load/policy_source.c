@@ -1,4 +1,4 @@
-#include "policy_load.h"
+#include "policy_source.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -93,42 +93,19 @@ void sp_load_from_env(struct sp_load *in, char *(*get)(const char *), const char
 
 int sp_policy_load(struct sp_policy *p, struct sp_load *in, char *msg, size_t n)
 {
-	struct sp_error err;
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
 
-	in->file_rules = 0;
 	if (in->file) {
-		size_t len;
-		int missing, rc;
-		char *buf = read_file(in->file, &len, msg, n, &missing);
-		if (!buf)
+		int missing;
+		buf = read_file(in->file, &len, msg, n, &missing);
+		if (!buf) {
+			in->file_rules = 0;
 			return missing && in->file_optional ? 0 : -1;
-		rc = sp_policy_parse(p, buf, len, &err);
-		free(buf);
-		if (rc < 0) {
-			snprintf(msg, n, "%s:%u:%u: %s", in->file, err.line, err.col, err.msg);
-			return -1;
 		}
 	}
-	in->file_rules = p->nrules;
-	if (in->text && sp_policy_parse(p, in->text, strlen(in->text), &err) < 0) {
-		snprintf(msg, n, "%s:%u:%u: %s", in->text_source, err.line, err.col, err.msg);
-		return -1;
-	}
-	return 0;
-}
-
-struct sp_table *sp_policy_compile(const struct sp_policy *p, const struct sp_load *in, const char *prog,
-				   char *msg, size_t n)
-{
-	struct sp_error err;
-	struct sp_table *t = sp_table_compile(p, prog, &err);
-
-	if (!t) {
-		if (err.line)
-			snprintf(msg, n, "%s:%u:%u: %s", err.rule < in->file_rules ? in->file : in->text_source,
-				 err.line, err.col, err.msg);
-		else
-			snprintf(msg, n, "%s", err.msg);
-	}
-	return t;
+	rc = sp_policy_load_text(p, in, buf, len, msg, n);
+	free(buf);
+	return rc;
 }
