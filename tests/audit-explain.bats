@@ -15,6 +15,23 @@ as_nobody() {
 	runuser -u nobody -- "$@"
 }
 
+# ./become-nobody CMD...: a script that runs CMD as nobody, the way runuser
+# does it, unless the library is an ASan build: preloaded into runuser it
+# is called (close(), from libcap-ng's constructor) before the ASan
+# runtime has set up its shadow memory, and crashes.  Then a program that
+# drops root itself (a server's way) stands in for runuser.
+make_become_nobody() {
+	if [ -n "${SOCKPOLICY_TEST_SANITIZED:-}" ]; then
+		cat >become-nobody <<EOF
+#!/bin/sh
+exec $NOBODY_PYTHON -c 'import os, sys; os.setgroups([]); os.setgid($(id -g nobody)); os.setuid($(id -u nobody)); os.execv(sys.argv[1], sys.argv[1:])' "\$@"
+EOF
+	else
+		printf '#!/bin/sh\nexec runuser -u nobody -- "$@"\n' >become-nobody
+	fi
+	chmod +x become-nobody
+}
+
 @test "effective: a size option records what the socket got, as the program's own getsockopt reads it" {
 	cat >sizes.py <<'EOF'
 import socket
@@ -153,7 +170,8 @@ for level, opt, v in ((socket.IPPROTO_TCP, socket.TCP_CONGESTION, b'nosuchcc'),
         print(opt, e.errno)
 EOF
 	# nobody holds no CAP_NET_ADMIN; the test's directory is closed to it
-	run --separate-stderr bare "$CLI" audit -- runuser -u nobody -- "$NOBODY_PYTHON" -c "$(cat fail.py)"
+	make_become_nobody
+	run --separate-stderr bare "$CLI" audit -- ./become-nobody "$NOBODY_PYTHON" -c "$(cat fail.py)"
 	[ "$status" -eq 0 ]
 	assert_contains "$output" "13 2"
 	assert_contains "$output" "36 1"
@@ -171,7 +189,7 @@ EOF
 	grep -qxF "hint: p: TCP_CONGESTION=cubic failed with EPERM: cubic is not in net.ipv4.tcp_allowed_congestion_control; add it (sysctl -w net.ipv4.tcp_allowed_congestion_control='... cubic') or give the program CAP_NET_ADMIN" <<<"$output"
 	for algo in $(cat /proc/sys/net/ipv4/tcp_available_congestion_control); do
 		grep -qw "$algo" /proc/sys/net/ipv4/tcp_allowed_congestion_control && continue
-		run bare "$CLI" audit -- runuser -u nobody -- "$NOBODY_PYTHON" -c "import socket; socket.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b'$algo')"
+		run bare "$CLI" audit -- ./become-nobody "$NOBODY_PYTHON" -c "import socket; socket.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, b'$algo')"
 		assert_contains "$output" "hint: python3: TCP_CONGESTION=$algo failed with EPERM: $algo is not in net.ipv4.tcp_allowed_congestion_control"
 		break
 	done
@@ -235,7 +253,8 @@ print("uid", os.getuid())
 subprocess.run([sys.executable, "-c", "import socket; socket.socket().setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)"], check=True)
 EOF
 	# the test's directory is closed to nobody: the program goes as text
-	run --separate-stderr bare "$CLI" audit -o "$PWD/kept.json" -- runuser -u nobody -- "$NOBODY_PYTHON" -c "$(cat drop.py)"
+	make_become_nobody
+	run --separate-stderr bare "$CLI" audit -o "$PWD/kept.json" -- ./become-nobody "$NOBODY_PYTHON" -c "$(cat drop.py)"
 	[ "$status" -eq 0 ]
 	assert_eq "$stderr" ""
 	assert_contains "$output" "uid $(id -u nobody)"
@@ -248,7 +267,7 @@ EOF
 	# pass through (the test's own is not)
 	tmp=$(mktemp -d)
 	chmod 755 "$tmp"
-	TMPDIR=$tmp run bare "$CLI" audit -- runuser -u nobody -- "$NOBODY_PYTHON" -c 'import socket; socket.socket()'
+	TMPDIR=$tmp run bare "$CLI" audit -- ./become-nobody "$NOBODY_PYTHON" -c 'import socket; socket.socket()'
 	rest=$(ls -A "$tmp")
 	rmdir "$tmp"
 	[ "$status" -eq 0 ]
