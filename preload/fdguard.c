@@ -14,7 +14,6 @@
 #include "borrowed.h"
 #include "export.h"
 #include "fdtab.h"
-#include "init.h"
 #include "real.h"
 #include "sink.h"
 

@@ -26,7 +26,6 @@
 #define SP_EX_CONFIG 78
 
 const struct sp_table *sp_policy_table;
-char sp_prog_name[SP_PROG_NAME_MAX];
 int sp_init_state;
 static __thread int tls_initialising __attribute__((tls_model("initial-exec")));
 

@@ -9,13 +9,6 @@
 /* The compiled policy, or NULL when there is none (or it was invalid). */
 extern const struct sp_table *sp_policy_table;
 
-/* The program's short name as it was when the library loaded: what prog=
- * selectors were decided on and what every record names, also after the
- * program rewrites its argv[0] (nginx workers, Perl's $0, setproctitle),
- * so that a name read in an audit is a name a prog= rule can match. */
-#define SP_PROG_NAME_MAX 256
-extern char sp_prog_name[SP_PROG_NAME_MAX];
-
 enum { SP_INIT_NONE, SP_INIT_RUNNING, SP_INIT_DONE };
 extern int sp_init_state;
 

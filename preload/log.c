@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include "../log/dest.h"
-#include "init.h"
 
+char sp_prog_name[SP_PROG_NAME_MAX];
 static int log_json;
 
 /* The tid of this thread, valid while the pid is the one it was read in:

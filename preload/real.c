@@ -9,9 +9,6 @@
 
 struct sp_real_fns sp_real;
 
-/* dlsym must not find these: they are our own exported wrappers (the
- * declarations come from the system headers). */
-
 static void die(const char *name)
 {
 	static const char head[] = "sockpolicy: dlsym found the wrapper itself for ";
@@ -23,18 +20,28 @@ static void die(const char *name)
 	_exit(127);
 }
 
-static void *lookup(const char *name, void *ours)
+/* Whether P lies in this library: dlsym must not hand back one of our
+ * own wrappers.  Asked of the loader, not by comparing with the wrappers'
+ * addresses, so that this file needs nothing of the layer it serves. */
+static int in_this_library(void *p)
+{
+	Dl_info found, self;
+
+	return dladdr(p, &found) && dladdr((void *)in_this_library, &self) && found.dli_fbase == self.dli_fbase;
+}
+
+static void *lookup(const char *name)
 {
 	void *p = dlsym(RTLD_NEXT, name);
 	/* dlopen()ed after libc, RTLD_NEXT finds nothing: take libc's own */
 	if (!p)
 		p = dlsym(RTLD_DEFAULT, name);
-	if (p == ours)
+	if (p && in_this_library(p))
 		die(name);
 	return p;
 }
 
-#define RESOLVE(fn) sp_real.fn = (__typeof__(sp_real.fn))lookup(#fn, (void *)fn)
+#define RESOLVE(fn) sp_real.fn = (__typeof__(sp_real.fn))lookup(#fn)
 
 void sp_real_resolve(void)
 {
