@@ -29,6 +29,7 @@
 #include "../policy/decide.h"
 #include "../policy/table.h"
 #include "filter.h"
+#include "guard.h"
 #include "svlog.h"
 #include "syscalls.h"
 
@@ -87,6 +88,8 @@ struct sv {
 	struct tab *tabs;
 	int warned_perm;
 	struct proc gone; /* a process that ended while we served it */
+	pid_t guard;      /* guard.c: kills CMD's tree if we die */
+	int guard_fd;
 };
 
 /* ---- routes: what the policy needs to see ---- */
@@ -760,14 +763,19 @@ static void do_bind_connect_listen(struct ctx *x)
 	}
 	catch_up(&m, k, fresh);
 	apply_moment(&m, k, mom, given, len);
-	/* bind and listen of an inet socket are made here, on the target's own
-	 * socket, with its credentials (same_creds): the result is the
-	 * kernel's, and the log has it.  A unix path would be made in our
-	 * directory and mount namespace, a connect may block: the kernel does
-	 * those in the target */
-	int inet = k->cls < SP_C_UNIX_STREAM;
-	if (x->p->same_creds && inet && (x->c.call == SP_CALL_LISTEN || (x->c.call == SP_CALL_BIND && given))) {
-		rc = x->c.call == SP_CALL_LISTEN ? listen(m.copy, r.backlog) : bind(m.copy, given, len);
+	/* bind, listen and a non-blocking connect of an inet socket are made
+	 * here, on the target's own socket, with its credentials
+	 * (same_creds): the result is the kernel's, and the log has it.  A
+	 * unix path would be looked up in our directory and mount namespace,
+	 * and a blocking connect would block the supervisor: the kernel
+	 * finishes those in the target */
+	int inet = k->cls < SP_C_UNIX_STREAM, fl = x->c.call == SP_CALL_CONNECT ? fcntl(m.copy, F_GETFL) : 0;
+	if (x->p->same_creds && inet &&
+	    (x->c.call == SP_CALL_LISTEN || (x->c.call == SP_CALL_BIND && given) ||
+	     (x->c.call == SP_CALL_CONNECT && given && fl >= 0 && (fl & O_NONBLOCK)))) {
+		rc = x->c.call == SP_CALL_LISTEN ? listen(m.copy, r.backlog)
+		     : x->c.call == SP_CALL_BIND ? bind(m.copy, given, len)
+						 : connect(m.copy, given, len);
 		e = rc < 0 ? errno : 0;
 		close(m.copy);
 		answer(x, rc, e);
@@ -1191,7 +1199,6 @@ int sv_parent(struct sv *s, pid_t child)
 	ssize_t n;
 	char go = 1;
 
-	(void)child;
 	close(s->pair[1]);
 	s->pair[1] = -1;
 	do
@@ -1209,6 +1216,7 @@ int sv_parent(struct sv *s, pid_t child)
 			go = 0;
 	} else if (pthread_create(&s->thread, NULL, serve, s) == 0) {
 		s->serving = 1;
+		s->guard = sv_guard_start(s->listener, child, &s->guard_fd);
 	} else {
 		fprintf(stderr, "sockpolicy: cannot start the supervisor: %s\n", strerror(errno));
 		go = 0;
@@ -1225,6 +1233,8 @@ void sv_wait_done(struct sv *s)
 		pthread_join(s->thread, NULL);
 		s->serving = 0;
 	}
+	sv_guard_release(s->guard, s->guard_fd);
+	s->guard = 0;
 }
 
 void sv_free(struct sv *s)
@@ -1235,6 +1245,7 @@ void sv_free(struct sv *s)
 		pthread_cancel(s->thread);
 		pthread_join(s->thread, NULL);
 	}
+	sv_guard_release(s->guard, s->guard_fd);
 	for (int i = 0; i < 2; i++)
 		if (s->pair[i] >= 0)
 			close(s->pair[i]);

@@ -176,8 +176,10 @@ server SO_RCVBUF=131072 TCP_NODELAY=1"
 }
 
 @test "audit of a Go program, busybox-static nc, static musl and i386 programs" {
-	run "$CLI" audit -- "$SV_DIR/svgo" 0 </dev/null
+	run "$CLI" audit -o go.json -- "$SV_DIR/svgo" 0 </dev/null
 	[ "$status" -eq 0 ]
+	# Go's connect is non-blocking: made here, its result is logged
+	[ "$(logcount go.json call=connect errno=EINPROGRESS prog=svgo)" = 1 ]
 	assert_contains "$output" "svgo  setsockopt  SOL_TCP     TCP_NODELAY"
 	assert_contains "$output" "svgo  accept4"
 	port=$(free_port)
@@ -234,13 +236,16 @@ server SO_RCVBUF=131072 TCP_NODELAY=1"
 	("$CLI" run --via=seccomp -p 'SO_KEEPALIVE=1' -- "$SV_DIR/svprobe-static" hold >hold.out 2>&1 3>&- 4>&-) &
 	wait_for_file hold.out
 	for i in $(seq 1 100); do grep -q holding hold.out && break; sleep 0.05; done
-	cli=$(pgrep -f -n "sockpolicy run --via=seccomp -p SO_KEEPALIVE=1 -- $SV_DIR/svprobe-static hold")
-	child=$(pgrep -P "$cli")
-	[ -n "$child" ]
+	# the oldest: sockpolicy itself (its guard, a fork, has the same command line)
+	cli=$(pgrep -f -o "sockpolicy run --via=seccomp -p SO_KEEPALIVE=1 -- $SV_DIR/svprobe-static hold")
+	child=$(pgrep -P "$cli" -x svprobe-static)
+	guard=$(pgrep -P "$cli" -x sockpolicy-guar)
+	[ -n "$child" ] && [ -n "$guard" ]
 	kill -0 "$child"
 	kill -9 "$cli"
-	for i in $(seq 1 100); do kill -0 "$child" 2>/dev/null || break; sleep 0.05; done
+	for i in $(seq 1 100); do kill -0 "$child" 2>/dev/null || kill -0 "$guard" 2>/dev/null || break; sleep 0.05; done
 	! kill -0 "$child" 2>/dev/null
+	! kill -0 "$guard" 2>/dev/null
 	wait || true
 	assert_not_contains "$(cat hold.out)" "failed"
 }
@@ -254,4 +259,18 @@ server SO_RCVBUF=131072 TCP_NODELAY=1"
 	[ "$status" -eq 125 ]
 	assert_eq "$output" ""
 	assert_contains "$stderr" "sockpolicy: error: the supervisor cannot act"
+}
+
+@test "make bench's supervisor part prints every row with its target" {
+	[ -z "${SOCKPOLICY_TEST_SANITIZED:-}" ] || skip "a sanitized build is not benchmarked"
+	cc -O2 -static -o sv_bench-static "$SP_ROOT/tests/bench/sv_bench.c"
+	cc -O2 -o sv_bench "$SP_ROOT/tests/bench/sv_bench.c"
+	run env SV_BENCH_ROUNDS=1 SV_BENCH_N=200 "$SP_ROOT/tests/bench/supervisor.sh" --cli "$CLI" --lib "$LIB" \
+		--static "$PWD/sv_bench-static" --dynamic "$PWD/sv_bench"
+	[ "$status" -eq 0 ]
+	assert_contains "$output" "setsockopt let through (ns)"
+	assert_contains "$output" "setsockopt handled, force (ns)"
+	assert_contains "$output" "socket+close, option at creation (ns)"
+	assert_contains "$output" "start-up, run ... -- noop (us)"
+	[ "$(grep -cE ' (met|NOT met)$' <<<"$output")" -eq 3 ]
 }
