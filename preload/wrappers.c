@@ -1,6 +1,12 @@
-/* The exported socket wrappers.  Each reads: pass through when there is
- * nothing to do, look up, act, call the real function, log, return, with
- * errno exactly as the real call left it. */
+/* The exported socket wrappers, one idiom each:
+ *
+ *     X()       started() ? X_go() : X_early()
+ *     X_go()    inline: nothing to apply or log -> tail call to the real
+ *               function; else one out-of-line call to the slow path
+ *     X_early() out of line: a call before or during start-up
+ *
+ * The slow paths execute the engine's verdicts (apply.h, policy/decide.h)
+ * and write the records, with errno exactly as the real call left it. */
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -121,7 +127,8 @@ SP_EXPORT int socket(int domain, int type, int protocol)
 }
 
 /* socketpair() is not logged (SPEC §4 lists the calls that are), but its
- * two sockets get fresh entries: an entry left by a socket that was closed
+ * two sockets get fresh entries (after the call, so the one wrapper that
+ * is no tail call): an entry left by a socket that was closed
  * where close() is not seen (fclose() of an fdopen()ed socket closes inside
  * libc) would otherwise lend its class and history to the new socket. */
 SP_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
@@ -272,11 +279,19 @@ static SP_SLOW int listen_slow(int fd, int backlog)
 	return rc;
 }
 
+static inline int listen_go(int fd, int backlog)
+{
+	return idle() ? REAL(listen)(fd, backlog) : listen_slow(fd, backlog);
+}
+
+static SP_SLOW int listen_early(int fd, int backlog)
+{
+	return sp_ready() ? listen_go(fd, backlog) : REAL(listen)(fd, backlog);
+}
+
 SP_EXPORT int listen(int fd, int backlog)
 {
-	if (!sp_ready() || idle())
-		return REAL(listen)(fd, backlog);
-	return listen_slow(fd, backlog);
+	return started() ? listen_go(fd, backlog) : listen_early(fd, backlog);
 }
 
 /* accept and accept4: the new socket inherits the listener's class, and
@@ -335,18 +350,34 @@ static SP_SLOW int accept_call(enum sp_call call, int fd, struct sockaddr *addr,
 	return nfd;
 }
 
+static inline int accept_go(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	return idle() ? REAL(accept)(fd, addr, len) : accept_call(SP_CALL_ACCEPT, fd, addr, len, 0);
+}
+
+static SP_SLOW int accept_early(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	return sp_ready() ? accept_go(fd, addr, len) : REAL(accept)(fd, addr, len);
+}
+
 SP_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
-	if (!sp_ready() || idle())
-		return REAL(accept)(fd, addr, len);
-	return accept_call(SP_CALL_ACCEPT, fd, addr, len, 0);
+	return started() ? accept_go(fd, addr, len) : accept_early(fd, addr, len);
+}
+
+static inline int accept4_go(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	return idle() ? REAL(accept4)(fd, addr, len, flags) : accept_call(SP_CALL_ACCEPT4, fd, addr, len, flags);
+}
+
+static SP_SLOW int accept4_early(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	return sp_ready() ? accept4_go(fd, addr, len, flags) : REAL(accept4)(fd, addr, len, flags);
 }
 
 SP_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
-	if (!sp_ready() || idle())
-		return REAL(accept4)(fd, addr, len, flags);
-	return accept_call(SP_CALL_ACCEPT4, fd, addr, len, flags);
+	return started() ? accept4_go(fd, addr, len, flags) : accept4_early(fd, addr, len, flags);
 }
 
 static SP_SLOW int setsockopt_slow(int fd, int level, int opt, const void *val, socklen_t len)
