@@ -274,3 +274,12 @@ server SO_RCVBUF=131072 TCP_NODELAY=1"
 	assert_contains "$output" "start-up, run ... -- noop (us)"
 	[ "$(grep -cE ' (met|NOT met)$' <<<"$output")" -eq 3 ]
 }
+
+@test "sigstorm under the supervisor: socket calls in signal handlers and between them, none fails" {
+	run timeout 120 "$CLI" run --via=seccomp -p 'udp: SO_BROADCAST=1; tcp: force SO_RCVBUF=40K' \
+		-l "$PWD/log.json" --json -- "$HELPERS/sigstorm" 2000 200
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^main=2000\ handler=[0-9]+\ bad=0$ ]]
+	# the handlers' sockets were made by the supervisor and got the policy
+	[ "$(logcount log.json call=setsockopt opt=SO_BROADCAST action=inject)" -ge 200 ]
+}
