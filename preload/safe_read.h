@@ -7,7 +7,8 @@
 #include <stddef.h>
 
 /* Copies LEN bytes at SRC into DST.  Returns 0, or -1 when SRC is NULL or
- * not readable (all of it).  Leaves errno alone. */
+ * not readable (all of it).  Leaves errno alone when it returns 0; -1 may
+ * leave EFAULT (the call the bytes belong to fails with it too). */
 int sp_safe_read(void *dst, const void *src, size_t len);
 
 /* Copies the readable start of the LEN bytes at SRC into DST (a value
