@@ -47,8 +47,12 @@ static inline void sp_apply_moment_needs(int fd, struct sp_fdstate *st, enum sp_
 	needs = sp_moment_prune(needs, m, given, given_len);
 	if (needs)
 		sp_apply_now(fd, st, m, given, given_len, needs);
-	/* after the rules acted: they read the history as it was */
-	st->flags |= (uint8_t)sp_moment_history(sp_policy_table, (enum sp_class)st->cls, m);
+	/* after the rules acted: they read the history as it was (stored only
+	 * when it changes: most tables read no history, and the branch cost
+	 * less than the store in the bind cycle) */
+	unsigned h = sp_moment_history(sp_policy_table, (enum sp_class)st->cls, m);
+	if (h)
+		st->flags |= (uint8_t)h;
 }
 
 /* sp_apply_moment_needs with NEEDS from the table (a caller that has them
