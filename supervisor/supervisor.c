@@ -1214,12 +1214,15 @@ int sv_parent(struct sv *s, pid_t child)
 			seccomp_why(data[0]), s->cfg.strict ? "" : "; the program runs without the policy");
 		if (s->cfg.strict)
 			go = 0;
-	} else if (pthread_create(&s->thread, NULL, serve, s) == 0) {
-		s->serving = 1;
-		s->guard = sv_guard_start(s->listener, child, &s->guard_fd);
 	} else {
-		fprintf(stderr, "sockpolicy: cannot start the supervisor: %s\n", strerror(errno));
-		go = 0;
+		/* the guard forks first, while this process has one thread */
+		s->guard = sv_guard_start(s->listener, child, &s->guard_fd);
+		if (pthread_create(&s->thread, NULL, serve, s) == 0) {
+			s->serving = 1;
+		} else {
+			fprintf(stderr, "sockpolicy: cannot start the supervisor: %s\n", strerror(errno));
+			go = 0;
+		}
 	}
 	if (write(s->pair[0], &go, 1) < 0) {
 		/* the child is gone: its status tells */
