@@ -15,6 +15,7 @@ setup_file() {
 	cc -O2 -static -o "$SV_DIR/svprobe-static" "$src" -lpthread
 	musl-gcc -O2 -static -o "$SV_DIR/svprobe-musl" "$src" -lpthread
 	cc -m32 -O2 -static -o "$SV_DIR/svprobe-i386" "$src" -lpthread
+	cc -m32 -O2 -o "$SV_DIR/svprobe-i386-dyn" "$src" -lpthread
 	cp "$SP_BUILD/tests/svprobe" "$SV_DIR/svprobe"
 	mkdir -p "$SP_BUILD/gocache"
 	cp "$SP_ROOT/tests/helpers/go/svgo.go" "$SV_DIR/main.go"
@@ -135,6 +136,14 @@ sv_same() {
 	sv -p 'deny SO_PRIORITY' -l "$PWD/log.json" --json -- "$SV_DIR/svprobe-i386" errnos >/dev/null
 	[ "$(logcount log.json call=socket prog=svprobe-i386)" -ge 4 ]
 	[ "$(logcount log.json call=setsockopt opt=SO_RCVBUF errno=EINVAL)" = 1 ]
+}
+
+@test "i386 direct calls (a dynamic 32-bit glibc program: socket(2) is 359): the policy and errno as bare" {
+	# the direct calls, not socketcall(2), as strace names them
+	strace -f -e trace=socket,socketcall "$SV_DIR/svprobe-i386-dyn" get 2>&1 >/dev/null | grep -q '^socket(AF_INET'
+	run sv -p 'SO_KEEPALIVE=1; tcp: force SO_RCVBUF=40K' -- "$SV_DIR/svprobe-i386-dyn" get
+	assert_eq "$output" "SO_RCVBUF=81920 TCP_NODELAY=0 SO_KEEPALIVE=1"
+	same_as_bare "$SV_DIR/svprobe-i386-dyn"
 }
 
 @test "Go: forced SO_RCVBUF and TCP_NODELAY read back inside and with ss; deny; at=accept" {
