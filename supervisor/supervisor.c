@@ -402,6 +402,10 @@ static void warn_cannot_act(struct ctx *x, const char *why)
 		"sockpolicy: warning: the supervisor cannot act on process %ld (%s): %s; it runs on without the "
 		"policy there\n",
 		(long)x->p->tgid, x->p->prog, why);
+	char msg[512];
+	snprintf(msg, sizeof msg, "the supervisor cannot act on this process: %s; it runs on without the policy",
+		 why);
+	svlog_note(&x->s->log, x->p->tgid, x->p->prog, msg);
 }
 
 /* The target's FD, open here; -1 with errno (EBADF: not open there). */
@@ -1210,8 +1214,12 @@ int sv_parent(struct sv *s, pid_t child)
 	if (c && c->cmsg_type == SCM_RIGHTS)
 		memcpy(&s->listener, CMSG_DATA(c), sizeof(int));
 	if (s->listener < 0) {
+		char note[512];
 		fprintf(stderr, "sockpolicy: %s: the supervisor cannot act: %s%s\n", s->cfg.strict ? "error" : "warning",
 			seccomp_why(data[0]), s->cfg.strict ? "" : "; the program runs without the policy");
+		snprintf(note, sizeof note, "the supervisor cannot act: %s%s", seccomp_why(data[0]),
+			 s->cfg.strict ? "; the program was not started" : "; the program runs without the policy");
+		svlog_note(&s->log, child, s->cfg.cmd ? s->cfg.cmd : "", note);
 		if (s->cfg.strict)
 			go = 0;
 	} else {

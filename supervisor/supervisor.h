@@ -19,6 +19,7 @@ struct sv_config {
 	const char *log;                /* SOCKPOLICY_LOG's forms, or NULL */
 	int json;
 	int strict; /* the supervisor cannot act: CMD is not started */
+	const char *cmd; /* CMD's short name, for the log's warnings; may be NULL */
 };
 
 struct sv;

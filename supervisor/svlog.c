@@ -121,3 +121,36 @@ void svlog_write(struct svlog *l, const struct sp_record *r, pid_t pid, pid_t ti
 	}
 	close(fd);
 }
+
+void svlog_note(struct svlog *l, pid_t pid, const char *prog, const char *msg)
+{
+	char buf[1024], ts[28], path[PATH_MAX];
+	struct timespec now;
+	int n, fd = l->fd;
+
+	if (!l->kind || l->json)
+		return;
+	if (l->kind == 3) {
+		syslog(LOG_WARNING, "%s: warning: %s", prog, msg);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	sp_format_rfc3339(&now, ts);
+	n = snprintf(buf, sizeof buf, "%s sockpolicy[%ld] %s: warning: %s\n", ts, (long)pid, prog, msg);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof buf)
+		n = sizeof buf - 1;
+	if (l->kind == 2) {
+		if (sp_dest_expand(l->tmpl, pid, path, sizeof path) < 0)
+			return;
+		fd = open(path, SP_DEST_OPEN_FLAGS, SP_DEST_OPEN_MODE);
+		if (fd < 0)
+			return;
+	}
+	if (write(fd, buf, (size_t)n) < 0) {
+		/* dropped */
+	}
+	if (l->kind == 2)
+		close(fd);
+}

@@ -25,4 +25,9 @@ void svlog_close(struct svlog *l);
 void svlog_write(struct svlog *l, const struct sp_record *r, pid_t pid, pid_t tid, const char *prog,
 		 int ret_unknown);
 
+/* A warning about process PID (PROG) in the log, once: a line of its own
+ * in the text log and in syslog.  The JSON log holds records only, which
+ * `report` reads strictly: the warning is on stderr alone there. */
+void svlog_note(struct svlog *l, pid_t pid, const char *prog, const char *msg);
+
 #endif

@@ -260,10 +260,12 @@ server SO_RCVBUF=131072 TCP_NODELAY=1"
 }
 
 @test "a second supervisor cannot act (EBUSY): it says so and CMD runs unchanged; with --strict CMD does not start (125)" {
-	run --separate-stderr sv -- "$CLI" run --via=seccomp -p 'SO_KEEPALIVE=1' -- "$SV_DIR/svprobe-static" get
+	run --separate-stderr sv -- "$CLI" run --via=seccomp -p 'SO_KEEPALIVE=1' -l "$PWD/log.txt" -- "$SV_DIR/svprobe-static" get
 	[ "$status" -eq 0 ]
 	assert_eq "$output" "SO_RCVBUF=131072 TCP_NODELAY=0 SO_KEEPALIVE=0"
 	assert_contains "$stderr" "sockpolicy: warning: the supervisor cannot act: a seccomp notifier already supervises this process"
+	# and once in the (text) log
+	[ "$(grep -c ' svprobe-static: warning: the supervisor cannot act: a seccomp notifier' log.txt)" = 1 ]
 	run --separate-stderr sv -- "$CLI" run --via=seccomp --strict -p 'SO_KEEPALIVE=1' -- "$SV_DIR/svprobe-static" get
 	[ "$status" -eq 125 ]
 	assert_eq "$output" ""

@@ -371,7 +371,7 @@ int cli_cmd_audit(int argc, char *argv[])
 		return CLI_EX_FAIL;
 	set_environment(l.path);
 	if (via == CLI_VIA_SECCOMP) {
-		struct sv_config cfg = {NULL, l.path, 1, 0};
+		struct sv_config cfg = {NULL, l.path, 1, 0, cli_basename(argv[optind])};
 		sv = sv_new(&cfg);
 		if (!sv) {
 			log_remove(&l);

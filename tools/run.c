@@ -147,6 +147,7 @@ static int run_supervised(char **cmd, const struct sp_policy *policy, const char
 		log ? log : getenv("SOCKPOLICY_LOG"),
 		json || (format && strcmp(format, "json") == 0),
 		strict || (env_strict && strcmp(env_strict, "1") == 0),
+		cli_basename(cmd[0]),
 	};
 
 	return sv_run(cmd, &cfg);
