@@ -48,7 +48,7 @@ ours() {
 @test "workload stopped midway (SIGTERM, SIGINT) ends every process it started" {
 	need
 	export TMPDIR=$BATS_TEST_TMPDIR
-	local sig pid i n
+	local sig pid script i n
 	for sig in TERM INT; do
 		timeout 120 "$WORKLOAD" --lib "$LIB" --rounds 5 >out.txt 2>&1 3>&- 4>&- &
 		pid=$!
@@ -60,8 +60,13 @@ ours() {
 		done
 		n=$(ours "$BATS_TEST_TMPDIR/sockpolicy-workload" | wc -l)
 		[ "$n" -ge 13 ] || { echo "$sig: $n processes"; cat out.txt; return 1; }
-		# timeout(1) relays the signal to the script
-		kill -"$sig" "$pid"
+		# twice, as timeout(1) or a terminal may send it: once to the
+		# script, once to its process group; the second must not cut the
+		# first one's cleanup short
+		script=$(pgrep -P "$pid")
+		kill -"$sig" "$script"
+		sleep 0.05
+		kill -"$sig" "$script" 2>/dev/null || true
 		wait "$pid" || true
 		[ -z "$(ours "$BATS_TEST_TMPDIR/sockpolicy-workload")" ] || {
 			ps -o pid,args -p "$(ours "$BATS_TEST_TMPDIR/sockpolicy-workload" | paste -sd,)"

@@ -30,7 +30,9 @@ usage() {
 	exit 2
 }
 
-LIB='' ROUNDS=5 SECS=2 CONNS=8 WARM=1
+# Many short rounds rather than a few long ones: a burst of the host's
+# other work then falls on every configuration alike.
+LIB='' ROUNDS=9 SECS=1 CONNS=8 WARM=1
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--lib) [ $# -ge 2 ] || usage; LIB=$2; shift ;;
@@ -71,6 +73,9 @@ PORT=()
 # timeout around it; every wait is bounded.
 cleanup() {
 	local i p n
+	# A second signal (timeout(1) sends one to the script and one to its
+	# process group) must not cut the cleanup short.
+	trap '' INT TERM HUP
 	if [ -n "${WRK:-}" ]; then
 		kill "$WRK" 2>/dev/null
 		wait "$WRK" 2>/dev/null
