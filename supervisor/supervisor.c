@@ -83,6 +83,7 @@ struct sv {
 	char own_uid[128], own_gid[128], own_cap[64];
 	ino_t own_netns;
 	struct proc *procs[NPROC];
+	unsigned nprocs, sweep_at;
 	struct sock *socks[NSOCK];
 	size_t nsocks;
 	struct tab *tabs;
@@ -202,44 +203,20 @@ static const struct sp_table *table_for(struct sv *s, const char *prog)
 	return t->t;
 }
 
-static struct proc *proc_get(struct sv *s, pid_t tid)
+static struct proc *proc_find(struct sv *s, pid_t tid)
 {
-	struct proc **slot = &s->procs[(unsigned)tid % NPROC], *p;
-	char path[64], status[4096], field[128], cmdline[4096];
-	long tgid;
-
-	for (p = *slot; p; p = p->next)
+	for (struct proc *p = s->procs[(unsigned)tid % NPROC]; p; p = p->next)
 		if (p->tid == tid)
 			return p;
-	snprintf(path, sizeof path, "/proc/%ld/status", (long)tid);
-	if (read_file(path, status, sizeof status) <= 0)
-		return NULL;
-	status_field(status, "\nTgid:", field, sizeof field);
-	tgid = strtol(field, NULL, 10);
-	if (tgid <= 0)
-		return NULL;
-	p = calloc(1, sizeof *p);
-	if (!p)
-		return NULL;
-	p->tid = tid;
-	p->tgid = (pid_t)tgid;
-	status_field(status, "\nUid:", field, sizeof field);
-	p->same_creds = strcmp(field, s->own_uid) == 0;
-	status_field(status, "\nGid:", field, sizeof field);
-	p->same_creds &= strcmp(field, s->own_gid) == 0;
-	status_field(status, "\nCapEff:", field, sizeof field);
-	p->same_creds &= strcmp(field, s->own_cap) == 0;
-	/* prog: the basename of argv[0] at exec (SPEC §6) */
-	snprintf(path, sizeof path, "/proc/%ld/cmdline", tgid);
-	if (read_file(path, cmdline, sizeof cmdline) > 0) {
-		const char *slash = strrchr(cmdline, '/');
-		snprintf(p->prog, sizeof p->prog, "%.255s", slash ? slash + 1 : cmdline);
-	}
-	p->t = table_for(s, p->prog);
-	p->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)tgid, 0);
-	p->next = *slot;
-	*slot = p;
-	return p;
+	return NULL;
+}
+
+static void proc_free(struct sv *s, struct proc *p)
+{
+	if (p->pidfd >= 0)
+		close(p->pidfd);
+	free(p);
+	s->nprocs--;
 }
 
 /* An exec: the process's name (and table) are read again at its next call. */
@@ -250,13 +227,109 @@ static void proc_forget(struct sv *s, pid_t tgid)
 			struct proc *p = *pp;
 			if (p->tgid == tgid) {
 				*pp = p->next;
-				if (p->pidfd >= 0)
-					close(p->pidfd);
-				free(p);
+				proc_free(s, p);
 			} else {
 				pp = &p->next;
 			}
 		}
+}
+
+/* One pidfd per process, held by its leader's entry: a thread's entry
+ * asks for it, so none outlives the entry that owns it. */
+static int proc_pidfd(struct sv *s, const struct proc *p)
+{
+	const struct proc *lead = p->tid == p->tgid ? p : proc_find(s, p->tgid);
+
+	return lead && lead->tgid == p->tgid ? lead->pidfd : -1;
+}
+
+/* The entries of threads and processes that ended go, a whole table's
+ * walk once the table has doubled since the last: the supervisor's fds
+ * stay bounded by the live processes, as the target's are. */
+static void proc_sweep(struct sv *s)
+{
+	if (s->nprocs < s->sweep_at)
+		return;
+	for (unsigned i = 0; i < NPROC; i++)
+		for (struct proc **pp = &s->procs[i]; *pp;) {
+			struct proc *p = *pp;
+			struct pollfd pf = {.fd = p->pidfd, .events = POLLIN};
+			int dead = p->tid == p->tgid && p->pidfd >= 0
+					   ? poll(&pf, 1, 0) != 0 /* readable: the whole group ended */
+					   : syscall(SYS_tgkill, p->tgid, p->tid, 0) < 0 && errno == ESRCH;
+			if (dead) {
+				*pp = p->next;
+				proc_free(s, p);
+			} else {
+				pp = &p->next;
+			}
+		}
+	s->sweep_at = s->nprocs * 2 > 64 ? s->nprocs * 2 : 64;
+}
+
+/* The entry for TID, its credentials read again at every call: a program
+ * may drop its privileges (setuid) at any moment, and the supervisor
+ * must not act for it with ours after that.  The caller confirms that
+ * the notification is still pending (the thread is then blocked in it,
+ * its SIGSETXID deferred, so what was read here holds while we act). */
+static struct proc *proc_get(struct sv *s, pid_t tid)
+{
+	struct proc **slot = &s->procs[(unsigned)tid % NPROC], *p;
+	char path[64], status[4096], field[128], cmdline[4096];
+	long tgid;
+	int same;
+
+	snprintf(path, sizeof path, "/proc/%ld/status", (long)tid);
+	if (read_file(path, status, sizeof status) <= 0)
+		return NULL;
+	status_field(status, "\nTgid:", field, sizeof field);
+	tgid = strtol(field, NULL, 10);
+	if (tgid <= 0)
+		return NULL;
+	status_field(status, "\nUid:", field, sizeof field);
+	same = strcmp(field, s->own_uid) == 0;
+	status_field(status, "\nGid:", field, sizeof field);
+	same &= strcmp(field, s->own_gid) == 0;
+	status_field(status, "\nCapEff:", field, sizeof field);
+	same &= strcmp(field, s->own_cap) == 0;
+	p = proc_find(s, tid);
+	if (p && p->tgid != (pid_t)tgid) {
+		/* the tid was reused by a thread of another process */
+		if (p->tid == p->tgid)
+			proc_forget(s, p->tgid);
+		else
+			for (struct proc **pp = slot; *pp; pp = &(*pp)->next)
+				if (*pp == p) {
+					*pp = p->next;
+					proc_free(s, p);
+					break;
+				}
+		p = NULL;
+	}
+	if (p) {
+		p->same_creds = same;
+		return p;
+	}
+	if (tid != (pid_t)tgid && !proc_find(s, (pid_t)tgid))
+		proc_get(s, (pid_t)tgid); /* the leader's entry holds the pidfd */
+	p = calloc(1, sizeof *p);
+	if (!p)
+		return NULL;
+	s->nprocs++;
+	p->tid = tid;
+	p->tgid = (pid_t)tgid;
+	p->same_creds = same;
+	/* prog: the basename of argv[0] at exec (SPEC §6) */
+	snprintf(path, sizeof path, "/proc/%ld/cmdline", tgid);
+	if (read_file(path, cmdline, sizeof cmdline) > 0) {
+		const char *slash = strrchr(cmdline, '/');
+		snprintf(p->prog, sizeof p->prog, "%.255s", slash ? slash + 1 : cmdline);
+	}
+	p->t = table_for(s, p->prog);
+	p->pidfd = tid == (pid_t)tgid ? (int)syscall(SYS_pidfd_open, (pid_t)tgid, 0) : -1;
+	p->next = *slot;
+	*slot = p;
+	return p;
 }
 
 /* ---- the sockets ---- */
@@ -411,9 +484,9 @@ static void warn_cannot_act(struct ctx *x, const char *why)
 /* The target's FD, open here; -1 with errno (EBADF: not open there). */
 static int take_fd(struct ctx *x, int fd)
 {
-	int copy = x->p->pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, x->p->pidfd, fd, 0);
+	int pidfd = proc_pidfd(x->s, x->p), copy = pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
 
-	if (copy < 0 && (x->p->pidfd < 0 || errno == ESRCH)) {
+	if (copy < 0 && (pidfd < 0 || errno == ESRCH)) {
 		/* the process we knew by this pid is gone: this one reuses its
 		 * number (or the pidfd could not be had then): learn it again */
 		pid_t tid = x->p->tid;
@@ -424,11 +497,12 @@ static int take_fd(struct ctx *x, int fd)
 			x->p = &x->s->gone;
 			x->p->tid = x->p->tgid = tid;
 		}
-		if (x->p->pidfd < 0) {
+		pidfd = proc_pidfd(x->s, x->p);
+		if (pidfd < 0) {
 			errno = ESRCH;
 			return -1;
 		}
-		copy = (int)syscall(SYS_pidfd_getfd, x->p->pidfd, fd, 0);
+		copy = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
 	}
 	return copy;
 }
@@ -662,7 +736,7 @@ static void do_socket(struct ctx *x)
 	/* made here, the socket would be ours: our network namespace, our
 	 * credentials.  Elsewhere the kernel makes it, and the policy acts at
 	 * its next moment */
-	if (!x->p->same_creds || x->p->pidfd < 0 || netns_of(path) != x->s->own_netns) {
+	if (!x->p->same_creds || proc_pidfd(x->s, x->p) < 0 || netns_of(path) != x->s->own_netns) {
 		x->p->pending_socket = 1;
 		let_through(x);
 		r.fd = -1;
@@ -670,6 +744,14 @@ static void do_socket(struct ctx *x)
 		return;
 	}
 	m.copy = socket(domain, type & ~SOCK_CLOEXEC, protocol);
+	if (m.copy < 0 && (errno == EMFILE || errno == ENFILE)) {
+		/* our own table is full, not the target's: the kernel makes it there */
+		x->p->pending_socket = 1;
+		let_through(x);
+		r.fd = -1;
+		log_rec(x, &r, 1);
+		return;
+	}
 	if (m.copy < 0) {
 		e = errno;
 		answer(x, -1, e);
@@ -1043,11 +1125,15 @@ static void handle(struct sv *s, struct seccomp_notif *n)
 		let_through(&x);
 		return;
 	}
+	proc_sweep(s);
 	x.p = proc_get(s, n->pid);
 	if (!x.p) {
 		let_through(&x);
 		return;
 	}
+	/* the credentials just read hold only while the call is pending */
+	if (!still_valid(&x))
+		return;
 	switch (x.c.call) {
 	case SP_CALL_SOCKET: do_socket(&x); break;
 	case SP_CALL_BIND:

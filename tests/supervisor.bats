@@ -294,3 +294,71 @@ server SO_RCVBUF=131072 TCP_NODELAY=1"
 	# the handlers' sockets were made by the supervisor and got the policy
 	[ "$(logcount log.json call=setsockopt opt=SO_BROADCAST action=inject)" -ge 200 ]
 }
+
+# A program that drops root (setuid to nobody) after the supervisor has met
+# it: the supervisor must not go on making sockets, binding or setting
+# options for it with root's powers.
+@test "a program that drops root under the supervisor: raw socket, low port and SO_RCVBUFFORCE fail as bare" {
+	local port
+	# a privileged port nothing uses: an old supervisor's bind succeeds there
+	port=$(ss -tuanH | awk '{n = split($5, a, ":"); used[a[n]] = 1} END {for (p = 900; p < 1024; p++) if (!(p in used)) {print p; exit}}')
+	[ -n "$port" ]
+	cat >drop.py <<'PY'
+import errno, os, socket, sys
+socket.socket().close()  # the supervisor meets the process while it is root
+os.setgroups([]); os.setgid(65534); os.setuid(65534)
+def t(f):
+    try:
+        f()
+        return "ok"
+    except OSError as e:
+        return errno.errorcode[e.errno]
+def raw():
+    socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP).close()
+def bind():
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+    s.close()
+def force():
+    s = socket.socket()
+    try:
+        s.setsockopt(socket.SOL_SOCKET, 33, 1 << 20)  # SO_RCVBUFFORCE: CAP_NET_ADMIN
+    finally:
+        s.close()
+print("raw=%s bind=%s force=%s" % (t(raw), t(bind), t(force)))
+PY
+	run timeout 60 "$PYTHON" drop.py "$port"
+	assert_eq "$output" "raw=EPERM bind=EACCES force=EPERM"
+	run timeout 60 "$CLI" run --via=seccomp -l /dev/null -- "$PYTHON" drop.py "$port" 3>&- 4>&-
+	assert_eq "$output" "raw=EPERM bind=EACCES force=EPERM"
+	run timeout 60 "$CLI" run --via=seccomp -p 'tcp: SO_KEEPALIVE=1; SO_PRIORITY=1' -- "$PYTHON" drop.py "$port" 3>&- 4>&-
+	assert_eq "$output" "raw=EPERM bind=EACCES force=EPERM"
+	run --separate-stderr timeout 60 "$CLI" audit --via=seccomp -- "$PYTHON" drop.py "$port" 3>&- 4>&-
+	assert_eq "$output" "raw=EPERM bind=EACCES force=EPERM"
+}
+
+# Each process met used to keep a pidfd in the supervisor until CMD ended:
+# a parent forking many short-lived children ran the supervisor out of
+# fds, and the children's sockets then failed or went without the policy.
+@test "1,500 short-lived children under ulimit -n 1024: every socket made and given the policy" {
+	cat >forks.py <<'PY'
+import os, socket, sys
+bad = 0
+for i in range(int(sys.argv[1])):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            s = socket.socket()
+            os._exit(0 if s.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) else 2)
+        except OSError:
+            os._exit(1)
+    _, st = os.waitpid(pid, 0)
+    bad += st != 0
+s = socket.socket()
+print("children=%s failed=%d last=%d" % (sys.argv[1], bad, s.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE)))
+PY
+	run bash -c 'ulimit -n 1024 && exec timeout 60 "$0" run --via=seccomp -p "tcp: SO_KEEPALIVE=1" -l /dev/null -- "$1" forks.py 1500 3>&- 4>&-' "$CLI" "$PYTHON"
+	[ "$status" -eq 0 ]
+	assert_eq "$output" "children=1500 failed=0 last=1"
+}
