@@ -19,7 +19,7 @@
 #include "../supervisor/supervisor.h"
 
 static const char audit_usage[] =
-	"Usage: sockpolicy audit [-o LOG] [--] CMD [ARG]...\n"
+	"Usage: sockpolicy audit [-o LOG] [--via=auto|preload|seccomp] [--] CMD [ARG]...\n"
 	"Run CMD (and the programs it starts) with every socket call logged and no\n"
 	"policy, then print a summary: per program, call, level and option, how\n"
 	"often, with which values, actions and errors.\n"
@@ -101,8 +101,12 @@ static int open_log(const char *log, struct audit_log *l)
 	}
 	l->path = cli_xasprintf("%s/log.XXXXXX.json", l->dir);
 	fd = mkostemps(l->path, 5, O_CLOEXEC);
-	/* modes set explicitly: the umask must not take them away */
-	if (fd < 0 || chmod(l->dir, 0711) < 0 || fchmod(fd, 0622) < 0) {
+	/* modes set explicitly: the umask must not take them away.  Only a
+	 * root audit can see CMD become another user, who must then be able
+	 * to open the log; anyone else's stays private, since whoever learns
+	 * the path (it is in every process's environment) could append to it */
+	int shared = geteuid() == 0;
+	if (fd < 0 || chmod(l->dir, shared ? 0711 : 0700) < 0 || fchmod(fd, shared ? 0622 : 0600) < 0) {
 		cli_error("%s: cannot make the log: %s", l->path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -201,7 +205,7 @@ static void forward(int sig, siginfo_t *si, void *ctx)
 /* CMD's descendants that outlived it: orphans come to audit (a child
  * subreaper).  Reaps the ones that ended; returns how many still run and
  * lists up to a few of them in BUF as "PID (NAME)". */
-static int count_survivors(char *buf, size_t size)
+static int count_survivors(char *buf, size_t size, pid_t skip)
 {
 	pid_t me = getpid(), pid;
 	int n = 0, status;
@@ -234,7 +238,8 @@ static int count_survivors(char *buf, size_t size)
 		/* PID (COMM) STATE PPID ...: COMM may hold spaces and ')' */
 		name = strchr(line, '(');
 		end = strrchr(line, ')');
-		if (!name || !end || end < name || sscanf(end + 1, " %*c %ld", &ppid) != 1 || ppid != me)
+		if (!name || !end || end < name || sscanf(end + 1, " %*c %ld", &ppid) != 1 || ppid != me ||
+		    atol(d->d_name) == (long)skip)
 			continue;
 		*end = '\0';
 		if (n < 4 && len < size)
@@ -381,13 +386,15 @@ int cli_cmd_audit(int argc, char *argv[])
 		cli_warn_unreachable(argv[optind]);
 	}
 	rc = run_and_wait(argv + optind, &started, sv);
-	/* under the supervisor, what CMD started is followed to its end, as
-	 * strace -f does (left alone, its socket calls would fail with ENOSYS),
-	 * and every record is written before the summary reads them */
+	/* the summary is of what was logged when CMD ended, without waiting
+	 * for the daemons it left.  Under the supervisor they cannot outlive
+	 * audit (their socket calls would fail with ENOSYS): they end, as
+	 * with the death of the supervisor, once they have been named */
+	if (started)
+		left = count_survivors(survivors, sizeof survivors, sv ? sv_guard_pid(sv) : 0);
 	if (sv)
-		sv_wait_done(sv);
+		sv_end_orphans(sv);
 	if (started) {
-		left = count_survivors(survivors, sizeof survivors);
 		keep_log(&l);
 		f = fopen(l.path, "re");
 		if (!f) {
@@ -401,7 +408,13 @@ int cli_cmd_audit(int argc, char *argv[])
 			cli_summary_free(s);
 			fclose(f);
 		}
-		if (left > 0)
+		if (left > 0 && sv)
+			cli_warn("%d process%s that %s started still ran when it ended: %s; killed with audit, "
+				 "as no supervisor serves %s socket calls after it; the summary covers what was logged "
+				 "until %s ended",
+				 left, left == 1 ? "" : "es", argv[optind], survivors, left == 1 ? "its" : "their",
+				 argv[optind]);
+		else if (left > 0)
 			cli_warn("%d process%s that %s started still run%s: %s; the summary covers what was "
 				 "logged until %s ended",
 				 left, left == 1 ? "" : "es", argv[optind], left == 1 ? "s" : "", survivors,

@@ -90,12 +90,11 @@ char *cli_find_library_for(const char *cmd, int *none);
  * (two copies would wrap every call twice); otherwise LIB goes first, or
  * right after a sanitizer runtime that OLD names first. */
 char *cli_ld_preload(const char *old, const char *lib);
-/* Finds the library and puts it into this process's LD_PRELOAD.  Returns 0,
- * or CLI_EX_USAGE after a message (not found, or a path holding a space or
- * a colon, which LD_PRELOAD cannot carry). */
-int cli_setup_preload(void);
-/* The same for CMD: the library build that matches it (cli_find_library_for);
- * when none can be loaded into CMD, warns and leaves LD_PRELOAD alone. */
+/* Finds the library build that matches CMD (cli_find_library_for) and puts
+ * it into this process's LD_PRELOAD.  Returns 0, or CLI_EX_USAGE after a
+ * message (not found, or a path holding a space or a colon, which
+ * LD_PRELOAD cannot carry); when none can be loaded into CMD, warns and
+ * leaves LD_PRELOAD alone. */
 int cli_setup_preload_for(const char *cmd);
 
 /* ---- target.c, elf.c: what the policy cannot reach ---- */

@@ -94,8 +94,6 @@ static int setup(char *lib)
 	return 0;
 }
 
-int cli_setup_preload(void) { return setup(cli_find_library()); }
-
 int cli_setup_preload_for(const char *cmd)
 {
 	int none;
