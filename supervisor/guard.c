@@ -68,6 +68,46 @@ static void kill_tree(pid_t root)
 	}
 }
 
+void sv_kill_orphans(pid_t guard)
+{
+	pid_t me = getpid();
+
+	for (int round = 0; round < 8; round++) {
+		pid_t found[256];
+		size_t n = 0;
+		DIR *proc = opendir("/proc");
+		struct dirent *d;
+		if (!proc)
+			return;
+		while ((d = readdir(proc)) && n < sizeof found / sizeof found[0]) {
+			char path[300], line[512], *end;
+			long ppid, pid = strtol(d->d_name, &end, 10);
+			FILE *f;
+			if (*end || pid <= 0 || (pid_t)pid == guard)
+				continue;
+			snprintf(path, sizeof path, "/proc/%s/stat", d->d_name);
+			f = fopen(path, "re");
+			if (!f)
+				continue;
+			if (!fgets(line, sizeof line, f))
+				line[0] = '\0';
+			fclose(f);
+			end = strrchr(line, ')');
+			if (end && sscanf(end + 1, " %*c %ld", &ppid) == 1 && (pid_t)ppid == me)
+				found[n++] = (pid_t)pid;
+		}
+		closedir(proc);
+		if (!n)
+			return;
+		for (size_t i = 0; i < n; i++)
+			kill_tree(found[i]);
+		/* reaped, or their filter stays in use and the serving goes on */
+		for (size_t i = 0; i < n; i++)
+			while (waitpid(found[i], NULL, 0) < 0 && errno == EINTR)
+				;
+	}
+}
+
 pid_t sv_guard_start(int listener, pid_t cmd, int *done_fd)
 {
 	int p[2];

@@ -1334,6 +1334,15 @@ void sv_wait_done(struct sv *s)
 	s->guard = 0;
 }
 
+void sv_end_orphans(struct sv *s)
+{
+	if (s->serving)
+		sv_kill_orphans(s->guard);
+	sv_wait_done(s);
+}
+
+pid_t sv_guard_pid(const struct sv *s) { return s->guard > 0 ? s->guard : 0; }
+
 void sv_free(struct sv *s)
 {
 	if (!s)

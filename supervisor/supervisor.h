@@ -36,6 +36,12 @@ int sv_child(struct sv *s);
 int sv_parent(struct sv *s, pid_t child);
 /* After CMD ended: serves until no process under the filter is left. */
 void sv_wait_done(struct sv *s);
+/* After CMD ended, in a child subreaper (audit): ends the processes CMD
+ * left behind, as the death of the supervisor would, then as
+ * sv_wait_done.  The guard, a child too, is spared. */
+void sv_end_orphans(struct sv *s);
+/* The guard's pid (a child of this process), 0 when there is none. */
+pid_t sv_guard_pid(const struct sv *s);
 void sv_free(struct sv *s);
 
 /* Runs CMD supervised, forwarding SIGINT, SIGTERM, SIGHUP and SIGQUIT, and
