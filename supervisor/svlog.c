@@ -3,9 +3,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -14,12 +20,84 @@
 /* A ret no call returns: formatted, then written as null */
 #define RET_SENTINEL (LONG_MIN + 7)
 
+/* A descriptor CMD shares (stderr, fd:N) is CMD's own blocking
+ * description: the single serving thread writing there would stall every
+ * routed call while its reader lags (SPEC §2: a log never blocks).  As
+ * the library does (preload/sink.c): a pipe, FIFO or terminal is opened
+ * again through /proc with O_NONBLOCK, so that our copy alone does not
+ * block; a socket is sent to with MSG_DONTWAIT; a pipe that cannot be
+ * opened again is written with RWF_NOWAIT (Linux 6.x; older ones refuse
+ * it: the records are dropped).  Our copy sits above the low numbers CMD
+ * will use. */
+static int open_descriptor(struct svlog *l, int src)
+{
+	struct stat st, again;
+	char proc[32];
+	int fd = -1;
+
+	if (fstat(src, &st) < 0)
+		return -1;
+	if (S_ISSOCK(st.st_mode))
+		l->mode = SVLOG_SEND;
+	if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
+		snprintf(proc, sizeof proc, "/proc/self/fd/%d", src);
+		fd = open(proc, O_WRONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+		if (fd >= 0 && (fstat(fd, &again) < 0 || again.st_ino != st.st_ino || again.st_dev != st.st_dev)) {
+			close(fd);
+			fd = -1;
+		}
+		if (S_ISFIFO(st.st_mode))
+			l->mode = fd < 0 ? SVLOG_NOWAIT : SVLOG_PIPE;
+		else if (fd < 0)
+			l->mode = SVLOG_NOWAIT; /* refused by a terminal: dropped */
+	}
+	if (fd >= 0) {
+		l->fd = fcntl(fd, F_DUPFD_CLOEXEC, 100);
+		close(fd);
+	} else {
+		l->fd = fcntl(src, F_DUPFD_CLOEXEC, 100);
+	}
+	return l->fd < 0 ? -1 : 0;
+}
+
+/* Never blocks: what cannot be written now is dropped, as the library
+ * drops it.  A pipe whose reader is gone raises SIGPIPE in the writing
+ * thread: held off and taken back, or it would end sockpolicy (and with
+ * it, by the guard, CMD). */
+static void write_nonblocking(const struct svlog *l, const char *buf, size_t len)
+{
+	struct iovec iov = {(void *)buf, len};
+	sigset_t pipe_only, old, pending;
+	int was_pending;
+	ssize_t rc;
+
+	if (l->mode == SVLOG_SEND) {
+		rc = send(l->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		return;
+	}
+	sigemptyset(&pipe_only);
+	sigaddset(&pipe_only, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+	sigpending(&pending);
+	was_pending = sigismember(&pending, SIGPIPE);
+	if (l->mode == SVLOG_NOWAIT)
+		rc = syscall(SYS_pwritev2, l->fd, &iov, 1, -1L, -1L, RWF_NOWAIT);
+	else
+		rc = write(l->fd, buf, len);
+	if (rc < 0 && errno == EPIPE && !was_pending) {
+		struct timespec zero = {0, 0};
+		while (sigtimedwait(&pipe_only, NULL, &zero) < 0 && errno == EINTR)
+			;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 int svlog_open(struct svlog *l, const char *spec, int json)
 {
 	char msg[256];
 	int n, kind;
 
-	*l = (struct svlog){0, -1, json, NULL};
+	*l = (struct svlog){0, -1, json, NULL, SVLOG_PLAIN};
 	if (!spec || !*spec)
 		return 0;
 	kind = sp_dest_parse(spec, &n, msg, sizeof msg);
@@ -28,9 +106,7 @@ int svlog_open(struct svlog *l, const char *spec, int json)
 		return -1;
 	}
 	if (kind == SP_DEST_FD) {
-		/* our own copy, above the low numbers CMD will use */
-		l->fd = fcntl(n, F_DUPFD_CLOEXEC, 100);
-		if (l->fd < 0) {
+		if (open_descriptor(l, n) < 0) {
 			fprintf(stderr, "sockpolicy: %s: %s\n", spec, strerror(errno));
 			return -1;
 		}
@@ -63,7 +139,7 @@ void svlog_close(struct svlog *l)
 	if (l->fd >= 0)
 		close(l->fd);
 	free(l->tmpl);
-	*l = (struct svlog){0, -1, 0, NULL};
+	*l = (struct svlog){0, -1, 0, NULL, SVLOG_PLAIN};
 }
 
 /* Replaces the sentinel's digits in BUF by WITH; returns the new length. */
@@ -105,9 +181,7 @@ void svlog_write(struct svlog *l, const struct sp_record *r, pid_t pid, pid_t ti
 	if (ret_unknown)
 		len = unknown_ret(buf, len, l->json ? "null" : "?");
 	if (l->kind == 1) {
-		if (write(l->fd, buf, len) < 0) {
-			/* dropped, as the library drops what cannot be written */
-		}
+		write_nonblocking(l, buf, len);
 		return;
 	}
 	char path[PATH_MAX];
@@ -148,9 +222,12 @@ void svlog_note(struct svlog *l, pid_t pid, const char *prog, const char *msg)
 		if (fd < 0)
 			return;
 	}
-	if (write(fd, buf, (size_t)n) < 0) {
-		/* dropped */
-	}
-	if (l->kind == 2)
+	if (l->kind == 2) {
+		if (write(fd, buf, (size_t)n) < 0) {
+			/* dropped */
+		}
 		close(fd);
+	} else {
+		write_nonblocking(l, buf, (size_t)n);
+	}
 }

@@ -13,6 +13,7 @@ struct svlog {
 	int fd;
 	int json;
 	char *tmpl; /* kind 2: the path with %p and %% */
+	enum { SVLOG_PLAIN, SVLOG_SEND, SVLOG_PIPE, SVLOG_NOWAIT } mode; /* kind 1: how it is written */
 };
 
 /* Opens SPEC (NULL or empty: no log).  Returns 0, or -1 after a message. */
