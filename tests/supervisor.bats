@@ -295,6 +295,52 @@ server SO_RCVBUF=131072 TCP_NODELAY=1"
 	[ "$(logcount log.json call=setsockopt opt=SO_BROADCAST action=inject)" -ge 200 ]
 }
 
+# bats' own descriptors closed, for the timeout's duration alone
+sv_timed() {
+	timeout -k 5 20 "$CLI" run --via=seccomp "$@" 3>&- 4>&-
+}
+
+audit_timed() {
+	timeout -k 5 20 "$CLI" audit --via=seccomp "$@" 3>&- 4>&-
+}
+
+@test "a log on CMD's stderr never blocks CMD: a full pipe nobody reads drops records; a pipe, file or fd:N read gets them" {
+	printf 'import socket\nfor i in range(2000):\n    socket.socket().close()\n' >blk.py
+	mkfifo full
+	sleep 60 <full &
+	reader=$!
+	start=$SECONDS
+	rc=0
+	sv_timed -l stderr -- "$PYTHON" blk.py 2>full || rc=$?
+	kill "$reader" 2>/dev/null || true
+	wait "$reader" || true
+	[ "$rc" -eq 0 ]
+	[ $((SECONDS - start)) -lt 15 ]
+	# read: every record arrives, through a pipe, to a file, to fd:N
+	# a pipe read: what fits in it (100 records, ~10K) is never dropped
+	sed 's/2000/100/' blk.py >few.py
+	sv_timed -l stderr -- "$PYTHON" few.py 2>&1 | grep -c ' = 3$' >piped
+	[ "$(cat piped)" = 100 ]
+	sv_timed -l stderr -- "$PYTHON" blk.py 2>err.txt
+	[ "$(grep -c ': socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, 0) = 3$' err.txt)" = 2000 ]
+	sv_timed -l fd:5 -- "$PYTHON" blk.py 5>fd5.txt
+	[ "$(grep -c ': socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, 0) = 3$' fd5.txt)" = 2000 ]
+}
+
+@test "audit under the supervisor does not wait for a daemon CMD leaves; it prints the summary, names the survivor and kills it" {
+	start=$SECONDS
+	run --separate-stderr audit_timed -- sh -c \
+		'sleep 30 & echo $! >daemon.pid; '"$PYTHON"' -c "import socket; socket.socket()"; exit 0'
+	pid=$(cat daemon.pid)
+	alive=0
+	kill -0 "$pid" 2>/dev/null && alive=1 && kill "$pid"
+	[ "$status" -eq 0 ]
+	[ $((SECONDS - start)) -lt 10 ]
+	assert_contains "$output" "socket  -      -           1  pass"
+	assert_eq "$stderr" "sockpolicy: warning: 1 process that sh started still ran when it ended: $pid (sleep); killed with audit, as no supervisor serves its socket calls after it; the summary covers what was logged until sh ended"
+	[ "$alive" = 0 ]
+}
+
 # A program that drops root (setuid to nobody) after the supervisor has met
 # it: the supervisor must not go on making sockets, binding or setting
 # options for it with root's powers.
