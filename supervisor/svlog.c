@@ -75,6 +75,10 @@ static void write_nonblocking(const struct svlog *l, const char *buf, size_t len
 		rc = send(l->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 		return;
 	}
+	if (l->mode == SVLOG_PLAIN) {
+		rc = write(l->fd, buf, len);
+		return;
+	}
 	sigemptyset(&pipe_only);
 	sigaddset(&pipe_only, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
