@@ -344,7 +344,7 @@ int cli_cmd_audit(int argc, char *argv[])
 	const char *log = NULL;
 	char survivors[256];
 	struct audit_log l;
-	int c, rc, started, left, via = CLI_VIA_AUTO;
+	int c, rc, started, left = 0, via = CLI_VIA_AUTO;
 	struct sv *sv = NULL;
 	FILE *f;
 
