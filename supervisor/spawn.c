@@ -33,6 +33,7 @@ int sv_run(char *const cmd[], const struct sv_config *cfg)
 	int pipefd[2], status, err = 0, rc;
 	struct sv *s = sv_new(cfg);
 	sigset_t block, saved;
+	siginfo_t info;
 	ssize_t n;
 	pid_t pid;
 
@@ -84,9 +85,13 @@ int sv_run(char *const cmd[], const struct sv_config *cfg)
 		n = read(pipefd[0], &err, sizeof err);
 	while (n < 0 && errno == EINTR);
 	close(pipefd[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	/* ended but not reaped: its pid cannot be reused while a late signal
+	 * is still being forwarded to it (as audit does) */
+	while (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT) < 0 && errno == EINTR)
 		;
 	cmd_pid = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
 	if (rc < 0) {
 		rc = 125;
 	} else if (n == (ssize_t)sizeof err) {
