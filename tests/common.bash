@@ -9,7 +9,10 @@ LIB=${SOCKPOLICY_TESTLIB:-$SP_BUILD/libsockpolicy.so}
 CLI=${SOCKPOLICY_TESTCLI:-$SP_BUILD/sockpolicy}
 HELPERS=$SP_BUILD/tests
 PROBE=$HELPERS/sockprobe
-PYTHON=${PYTHON:-$(command -v python3)}
+# The interpreter itself, not a version manager's shim: a pyenv shim is a
+# bash script whose own socket calls (name-service lookups) would show up
+# in every log and summary the suites read.
+PYTHON=${PYTHON:-$(python3 -c 'import sys; print(sys.executable)')}
 LOGQ="$PYTHON $SP_ROOT/tests/logq"
 
 # No policy or log from the calling environment may leak into a test.
