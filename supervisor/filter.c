@@ -95,6 +95,15 @@ static void x86_64_block(struct prog *p, const struct sv_routes *r)
 		route_if(p, SV64_EXECVEAT);
 	}
 	route_setsockopt(p, r, SV64_SETSOCKOPT);
+	if (c & SV_R_CREDS) {
+		/* below the first of them (read, write, mmap...): two
+		 * instructions more, not a dozen */
+		static const unsigned creds[] = {SV64_CRED_CALLS};
+		const unsigned n = sizeof creds / sizeof creds[0];
+		emit(p, BPF_JMP | BPF_JGE | BPF_K, 0, 2 * n, SV64_CRED_FIRST);
+		for (unsigned i = 0; i < n; i++)
+			route_if(p, creds[i]);
+	}
 	RET(ALLOW);
 }
 
@@ -143,6 +152,11 @@ static void i386_block(struct prog *p, const struct sv_routes *r)
 		RET(ALLOW);
 	}
 	route_setsockopt(p, r, SV32_SETSOCKOPT);
+	if (c & SV_R_CREDS) {
+		static const unsigned creds[] = {SV32_CRED_CALLS};
+		for (unsigned i = 0; i < sizeof creds / sizeof creds[0]; i++)
+			route_if(p, creds[i]);
+	}
 	RET(ALLOW);
 }
 
@@ -153,7 +167,7 @@ size_t sv_filter_build(const struct sv_routes *r, struct sock_filter *out)
 
 	x86_64_block(&p64, r);
 	i386_block(&p32, r);
-	if (p64.n + p32.n + 4 > SV_FILTER_MAX || p64.n > 255)
+	if (p64.n + p32.n + 4 > SV_FILTER_MAX || p64.n > 255 || p32.n > 255)
 		return 0;
 	LD(offsetof(struct seccomp_data, arch));
 	emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, (unsigned)p64.n, AUDIT_ARCH_X86_64);

@@ -16,11 +16,14 @@ enum sv_route {
 	SV_R_SETSOCKOPT = 32, /* every setsockopt, not only the pairs below */
 	SV_R_GETSOCKOPT = 64,
 	SV_R_EXEC = 128, /* execve, execveat: prog= and the log's prog follow exec */
+	SV_R_CREDS = 256, /* syscalls.h's *_CRED_CALLS */
 };
 
 /* More (level, optname) pairs than this: every setsockopt is routed (a
- * BPF jump reaches 255 instructions at most). */
-#define SV_MAX_PAIRS 40
+ * BPF jump reaches 255 instructions at most, and each ABI's block is
+ * jumped over whole: i386's, with its socketcall and credential calls,
+ * stays under that with 32 pairs of 5 instructions). */
+#define SV_MAX_PAIRS 32
 
 struct sv_routes {
 	unsigned calls; /* enum sv_route bits */

@@ -45,6 +45,8 @@ struct proc {
 	pid_t tid, tgid;
 	int pidfd;
 	int same_creds; /* may the supervisor act as it (uid, gid, capabilities) */
+	int creds_volatile; /* it changed credentials or namespaces once: read them at every call */
+	ino_t netns;
 	int pending_socket; /* it made a socket we could not: at=socket rules act at its next moment */
 	char prog[256];
 	const struct sp_table *t; /* compiled for prog; NULL: no policy */
@@ -141,6 +143,8 @@ static void build_routes(const struct sp_policy *p, int logged, struct sv_routes
 			}
 		}
 	}
+	if (r->calls || r->npairs)
+		r->calls |= SV_R_CREDS;
 }
 
 /* ---- the processes ---- */
@@ -267,11 +271,58 @@ static void proc_sweep(struct sv *s)
 	s->sweep_at = s->nprocs * 2 > 64 ? s->nprocs * 2 : 64;
 }
 
-/* The entry for TID, its credentials read again at every call: a program
- * may drop its privileges (setuid) at any moment, and the supervisor
- * must not act for it with ours after that.  The caller confirms that
- * the notification is still pending (the thread is then blocked in it,
- * its SIGSETXID deferred, so what was read here holds while we act). */
+/* P's entry goes: a leader's with its process's (its pidfd is theirs). */
+static void proc_drop(struct sv *s, struct proc *p)
+{
+	if (p->tid == p->tgid) {
+		proc_forget(s, p->tgid);
+		return;
+	}
+	for (struct proc **pp = &s->procs[(unsigned)p->tid % NPROC]; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			proc_free(s, p);
+			return;
+		}
+}
+
+/* Is P still the thread the kernel calls TID (a number is reused once
+ * its thread is gone)?  A thread's number is in its process while that
+ * process (held by the leader's pidfd) lives. */
+static int proc_same_task(struct sv *s, const struct proc *p)
+{
+	int pidfd = proc_pidfd(s, p);
+
+	if (pidfd < 0 || (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0 && errno == ESRCH))
+		return 0;
+	return p->tid == p->tgid || syscall(SYS_tgkill, p->tgid, p->tid, 0) == 0 || errno != ESRCH;
+}
+
+/* A call of syscalls.h's *_CRED_CALLS from TGID: every entry of it, and
+ * those its threads get later (they look at the leader's), reads its
+ * credentials at each call from now on. */
+static void proc_mark_volatile(struct sv *s, pid_t tgid)
+{
+	for (unsigned i = 0; i < NPROC; i++)
+		for (struct proc *p = s->procs[i]; p; p = p->next)
+			if (p->tgid == tgid)
+				p->creds_volatile = 1;
+}
+
+static int proc_is_volatile(struct sv *s, const struct proc *p)
+{
+	const struct proc *lead = p->tid == p->tgid ? p : proc_find(s, p->tgid);
+
+	return p->creds_volatile || (lead && lead->creds_volatile);
+}
+
+/* The entry for TID.  Its credentials and network namespace are read when
+ * it is first met, after an exec, and at every call once the process has
+ * made a call that changes them (proc_mark_volatile): a program may drop
+ * its privileges or leave our namespace at any moment, and the supervisor
+ * must not act for it with ours after that.  The caller confirms that the
+ * notification is still pending (the thread is then blocked in it, its
+ * SIGSETXID deferred, so what was read here holds while we act). */
 static struct proc *proc_get(struct sv *s, pid_t tid)
 {
 	struct proc **slot = &s->procs[(unsigned)tid % NPROC], *p;
@@ -279,6 +330,14 @@ static struct proc *proc_get(struct sv *s, pid_t tid)
 	long tgid;
 	int same;
 
+	p = proc_find(s, tid);
+	if (p && !proc_same_task(s, p)) {
+		/* its number now names another thread or process */
+		proc_drop(s, p);
+		p = NULL;
+	}
+	if (p && !proc_is_volatile(s, p))
+		return p;
 	snprintf(path, sizeof path, "/proc/%ld/status", (long)tid);
 	if (read_file(path, status, sizeof status) <= 0)
 		return NULL;
@@ -295,19 +354,13 @@ static struct proc *proc_get(struct sv *s, pid_t tid)
 	p = proc_find(s, tid);
 	if (p && p->tgid != (pid_t)tgid) {
 		/* the tid was reused by a thread of another process */
-		if (p->tid == p->tgid)
-			proc_forget(s, p->tgid);
-		else
-			for (struct proc **pp = slot; *pp; pp = &(*pp)->next)
-				if (*pp == p) {
-					*pp = p->next;
-					proc_free(s, p);
-					break;
-				}
+		proc_drop(s, p);
 		p = NULL;
 	}
+	snprintf(path, sizeof path, "/proc/%ld/ns/net", (long)tid);
 	if (p) {
 		p->same_creds = same;
+		p->netns = netns_of(path);
 		return p;
 	}
 	if (tid != (pid_t)tgid && !proc_find(s, (pid_t)tgid))
@@ -319,6 +372,11 @@ static struct proc *proc_get(struct sv *s, pid_t tid)
 	p->tid = tid;
 	p->tgid = (pid_t)tgid;
 	p->same_creds = same;
+	p->netns = netns_of(path);
+	if (tid != (pid_t)tgid) {
+		const struct proc *lead = proc_find(s, (pid_t)tgid);
+		p->creds_volatile = lead && lead->creds_volatile;
+	}
 	/* prog: the basename of argv[0] at exec (SPEC §6) */
 	snprintf(path, sizeof path, "/proc/%ld/cmdline", tgid);
 	if (read_file(path, cmdline, sizeof cmdline) > 0) {
@@ -413,6 +471,7 @@ static struct sock *sock_of(struct sv *s, int fd, int *fresh)
 struct call {
 	enum sp_call call;
 	int exec;
+	int creds; /* a call of syscalls.h's *_CRED_CALLS */
 	int compat; /* an i386 call: 32-bit pointers and struct layouts */
 	uint64_t a[6];
 };
@@ -532,12 +591,19 @@ static int decode(struct ctx *x)
 		    {SYS_ACCEPT, SP_CALL_ACCEPT, 3},         {SYS_ACCEPT4, SP_CALL_ACCEPT4, 4},
 		    {SYS_SETSOCKOPT, SP_CALL_SETSOCKOPT, 5}, {SYS_GETSOCKOPT, SP_CALL_GETSOCKOPT, 5}};
 
+	static const int creds64[] = {SV64_CRED_CALLS}, creds32[] = {SV32_CRED_CALLS};
+
 	memset(&x->c, 0, sizeof x->c);
 	if (d->arch == AUDIT_ARCH_X86_64) {
 		if (d->nr == SV64_EXECVE || d->nr == SV64_EXECVEAT) {
 			x->c.exec = 1;
 			return 1;
 		}
+		for (size_t i = 0; i < sizeof creds64 / sizeof creds64[0]; i++)
+			if (d->nr == creds64[i]) {
+				x->c.creds = 1;
+				return 1;
+			}
 		for (size_t i = 0; i < sizeof c64 / sizeof c64[0]; i++)
 			if (d->nr == c64[i].nr) {
 				x->c.call = c64[i].call;
@@ -553,6 +619,11 @@ static int decode(struct ctx *x)
 		x->c.exec = 1;
 		return 1;
 	}
+	for (size_t i = 0; i < sizeof creds32 / sizeof creds32[0]; i++)
+		if (d->nr == creds32[i]) {
+			x->c.creds = 1;
+			return 1;
+		}
 	if (d->nr == SV32_SOCKETCALL) {
 		uint32_t args[6];
 		for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
@@ -728,15 +799,13 @@ static void do_socket(struct ctx *x)
 	int domain = (int)x->c.a[0], type = (int)x->c.a[1], protocol = (int)x->c.a[2], fd, e;
 	struct sp_record r = {.call = SP_CALL_SOCKET, .family = domain, .type = type, .protocol = protocol};
 	struct moment_ctx m = {.x = x, .target_fd = -1};
-	char path[64];
 	struct stat st;
 	struct sock *k = NULL;
 
-	snprintf(path, sizeof path, "/proc/%ld/ns/net", (long)x->n->pid);
 	/* made here, the socket would be ours: our network namespace, our
 	 * credentials.  Elsewhere the kernel makes it, and the policy acts at
 	 * its next moment */
-	if (!x->p->same_creds || proc_pidfd(x->s, x->p) < 0 || netns_of(path) != x->s->own_netns) {
+	if (!x->p->same_creds || proc_pidfd(x->s, x->p) < 0 || x->p->netns != x->s->own_netns) {
 		x->p->pending_socket = 1;
 		let_through(x);
 		r.fd = -1;
@@ -1122,6 +1191,15 @@ static void handle(struct sv *s, struct seccomp_notif *n)
 		struct proc *p = proc_get(s, n->pid);
 		if (p)
 			proc_forget(s, p->tgid);
+		let_through(&x);
+		return;
+	}
+	if (x.c.creds) {
+		/* the change is made once we let the call go: from now on this
+		 * process's credentials are read at each of its calls */
+		struct proc *p = proc_get(s, n->pid);
+		if (p)
+			proc_mark_volatile(s, p->tgid);
 		let_through(&x);
 		return;
 	}

@@ -384,6 +384,35 @@ PY
 	assert_contains "$output" "raw=EPERM bind=EACCES force=EPERM"
 }
 
+# The supervisor reads a process's credentials and network namespace when
+# it meets it, and again at each call once the process has made a call
+# that changes them (setuid above, unshare here): its sockets must then be
+# made in its own namespace, not in ours.
+@test "a program that leaves our network namespace under the supervisor: its new socket is in its own, as bare" {
+	cat >netns.py <<'PY'
+import ctypes, errno, socket
+ls = socket.socket()  # the supervisor meets the process in our namespace
+ls.bind(("127.0.0.1", 0))
+ls.listen(1)
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.unshare(0x10000000 | 0x40000000) != 0:  # CLONE_NEWUSER | CLONE_NEWNET
+    raise SystemExit("unshare: " + errno.errorcode[ctypes.get_errno()])
+s = socket.socket()
+s.settimeout(5)
+try:
+    s.connect(ls.getsockname())  # our listener, out of reach from a new namespace
+    print("connect=ok")
+except OSError as e:
+    print("connect=" + errno.errorcode[e.errno])
+PY
+	run timeout 60 "$PYTHON" netns.py
+	assert_eq "$output" "connect=ENETUNREACH"
+	run timeout 60 "$CLI" run --via=seccomp -p 'SO_KEEPALIVE=1' -- "$PYTHON" netns.py 3>&- 4>&-
+	assert_eq "$output" "connect=ENETUNREACH"
+	run timeout 60 "$CLI" run --via=seccomp -l /dev/null -- "$PYTHON" netns.py 3>&- 4>&-
+	assert_eq "$output" "connect=ENETUNREACH"
+}
+
 # Each process met used to keep a pidfd in the supervisor until CMD ended:
 # a parent forking many short-lived children ran the supervisor out of
 # fds, and the children's sockets then failed or went without the policy.
