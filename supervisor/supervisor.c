@@ -90,6 +90,7 @@ struct sv {
 	size_t nsocks;
 	struct tab *tabs;
 	int warned_perm;
+	int proc_read; /* the last proc_get read /proc: what it read holds while the call is pending */
 	struct proc gone; /* a process that ended while we served it */
 	pid_t guard;      /* guard.c: kills CMD's tree if we die */
 	int guard_fd;
@@ -288,12 +289,14 @@ static void proc_drop(struct sv *s, struct proc *p)
 
 /* Is P still the thread the kernel calls TID (a number is reused once
  * its thread is gone)?  A thread's number is in its process while that
- * process (held by the leader's pidfd) lives. */
-static int proc_same_task(struct sv *s, const struct proc *p)
+ * process (held by the leader's pidfd) lives.  FD_FOLLOWS: the call takes
+ * the target's fd (take_fd) before it uses anything of P, and
+ * pidfd_getfd fails on a process that is gone: its check is that one. */
+static int proc_same_task(struct sv *s, const struct proc *p, int fd_follows)
 {
 	int pidfd = proc_pidfd(s, p);
 
-	if (pidfd < 0 || (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0 && errno == ESRCH))
+	if (!fd_follows && (pidfd < 0 || (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0 && errno == ESRCH)))
 		return 0;
 	return p->tid == p->tgid || syscall(SYS_tgkill, p->tgid, p->tid, 0) == 0 || errno != ESRCH;
 }
@@ -323,21 +326,23 @@ static int proc_is_volatile(struct sv *s, const struct proc *p)
  * must not act for it with ours after that.  The caller confirms that the
  * notification is still pending (the thread is then blocked in it, its
  * SIGSETXID deferred, so what was read here holds while we act). */
-static struct proc *proc_get(struct sv *s, pid_t tid)
+static struct proc *proc_lookup(struct sv *s, pid_t tid, int fd_follows)
 {
 	struct proc **slot = &s->procs[(unsigned)tid % NPROC], *p;
 	char path[64], status[4096], field[128], cmdline[4096];
 	long tgid;
 	int same;
 
+	s->proc_read = 0;
 	p = proc_find(s, tid);
-	if (p && !proc_same_task(s, p)) {
+	if (p && !proc_same_task(s, p, fd_follows)) {
 		/* its number now names another thread or process */
 		proc_drop(s, p);
 		p = NULL;
 	}
 	if (p && !proc_is_volatile(s, p))
 		return p;
+	s->proc_read = 1;
 	snprintf(path, sizeof path, "/proc/%ld/status", (long)tid);
 	if (read_file(path, status, sizeof status) <= 0)
 		return NULL;
@@ -364,7 +369,7 @@ static struct proc *proc_get(struct sv *s, pid_t tid)
 		return p;
 	}
 	if (tid != (pid_t)tgid && !proc_find(s, (pid_t)tgid))
-		proc_get(s, (pid_t)tgid); /* the leader's entry holds the pidfd */
+		proc_lookup(s, (pid_t)tgid, 0); /* the leader's entry holds the pidfd */
 	p = calloc(1, sizeof *p);
 	if (!p)
 		return NULL;
@@ -388,6 +393,11 @@ static struct proc *proc_get(struct sv *s, pid_t tid)
 	p->next = *slot;
 	*slot = p;
 	return p;
+}
+
+static struct proc *proc_get(struct sv *s, pid_t tid)
+{
+	return proc_lookup(s, tid, 0);
 }
 
 /* ---- the sockets ---- */
@@ -830,7 +840,8 @@ static void do_socket(struct ctx *x)
 		log_rec(x, &r, 0);
 		return;
 	}
-	if (fstat(m.copy, &st) == 0)
+	/* a socket's bookkeeping serves the policy alone: an audit keeps none */
+	if (x->p->t && fstat(m.copy, &st) == 0)
 		k = sock_new(x->s, st.st_ino, sp_classify(domain, type, protocol));
 	apply_moment(&m, k, SP_AT_SOCKET, NULL, 0);
 	struct seccomp_notif_addfd add = {
@@ -1063,7 +1074,7 @@ static void do_setsockopt(struct ctx *x)
 		no_fd(x, &r, errno);
 		return;
 	}
-	k = sock_of(x->s, copy, &fresh);
+	k = x->p->t ? sock_of(x->s, copy, &fresh) : NULL;
 	if (k) {
 		struct moment_ctx m = {.x = x, .copy = copy, .target_fd = fd};
 		catch_up(&m, k, fresh);
@@ -1107,20 +1118,19 @@ static void do_setsockopt(struct ctx *x)
 		log_rec(x, &r, 1);
 		return;
 	}
+	/* the program is answered first; its records are written while it
+	 * runs on (the next call waits for them, so they stay in order) */
+	struct sp_so_verdict first = v;
+	int first_rc = 0, first_err = 0, passed = 0;
 	switch (v.kind) {
 	case SP_V_SKIP:
 	case SP_V_REFUSE:
 		rc = v.kind == SP_V_REFUSE ? -1 : 0;
 		e = v.err;
-		r.action = v.act;
-		r.ret = rc;
-		r.err = e;
-		log_rec(x, &r, 0);
 		break;
 	case SP_V_REPLACE:
-		rc = setsockopt(copy, level, opt, &v.k, v.klen);
-		e = rc < 0 ? errno : 0;
-		log_set(x, copy, fd, v.act, rc, e, level, opt, &v.k, v.klen, 0, val, plen, 0);
+		rc = first_rc = setsockopt(copy, level, opt, &v.k, v.klen);
+		e = first_err = rc < 0 ? errno : 0;
 		if (rc == 0)
 			break;
 		/* refused: the program's own value goes through, and its result */
@@ -1129,13 +1139,23 @@ static void do_setsockopt(struct ctx *x)
 	case SP_V_PASS:
 		rc = setsockopt(copy, level, opt, pv, (socklen_t)plen);
 		e = rc < 0 ? errno : 0;
-		log_set(x, copy, fd, v.act, rc, e, level, opt, val, (size_t)len, 0, NULL, 0, 0);
+		passed = 1;
 		break;
 	}
+	answer(x, rc, e);
+	if (first.kind == SP_V_SKIP || first.kind == SP_V_REFUSE) {
+		r.action = first.act;
+		r.ret = rc;
+		r.err = e;
+		log_rec(x, &r, 0);
+	}
+	if (first.kind == SP_V_REPLACE)
+		log_set(x, copy, fd, first.act, first_rc, first_err, level, opt, &first.k, first.klen, 0, val, plen, 0);
+	if (passed)
+		log_set(x, copy, fd, v.act, rc, e, level, opt, val, (size_t)len, 0, NULL, 0, 0);
 	if (k)
 		sp_note_program_set(&slot, rc, k->set_by_program);
 	close(copy);
-	answer(x, rc, e);
 }
 
 static void do_getsockopt(struct ctx *x)
@@ -1204,13 +1224,14 @@ static void handle(struct sv *s, struct seccomp_notif *n)
 		return;
 	}
 	proc_sweep(s);
-	x.p = proc_get(s, n->pid);
+	x.p = proc_lookup(s, n->pid, x.c.call == SP_CALL_SETSOCKOPT);
 	if (!x.p) {
 		let_through(&x);
 		return;
 	}
-	/* the credentials just read hold only while the call is pending */
-	if (!still_valid(&x))
+	/* what was just read of the process holds only while the call is
+	 * pending (a setsockopt confirms it after reading the value) */
+	if ((s->proc_read || x.c.call != SP_CALL_SETSOCKOPT) && !still_valid(&x))
 		return;
 	switch (x.c.call) {
 	case SP_CALL_SOCKET: do_socket(&x); break;

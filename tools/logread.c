@@ -8,6 +8,7 @@
 
 #include <json-c/json.h>
 
+#include "logfast.h"
 #include "summary.h"
 
 #define TEXT_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -149,6 +150,10 @@ int cli_summary_read(struct cli_summary *s, FILE *f, const char *name)
 		if (memchr(line, '\0', (size_t)len)) {
 			cli_error("%s:%zu: a NUL byte in the line", name, lineno);
 			goto out;
+		}
+		if (cli_summary_add_fast(s, line, (size_t)len)) {
+			errno = 0;
+			continue;
 		}
 		json_tokener_reset(tok);
 		rec = json_tokener_parse_ex(tok, line, (int)len);
