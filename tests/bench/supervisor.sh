@@ -61,6 +61,15 @@ row "setsockopt let through (ns)" "$fb" "$fl" "$fs" "$d" "<= 60 ns: $(verdict "$
 read -r hb hl hs <<<"$(per_call handled)"
 d=$(awk -v a="$hs" -v b="$hb" 'BEGIN { printf "%.1f", a - b }')
 row "setsockopt handled, force (ns)" "$hb" "$hl" "$hs" "$d" "<= 5000 ns: $(verdict "$d" 5000)"
+# the least a handled call can cost here: a user notification answered
+# with "continue" by a process that does nothing else (sv_bench floor)
+fl=()
+for ((r = 0; r < ROUNDS; r++)); do
+	fl+=("$("$STATIC" floor "$N")")
+done
+ff=$(printf '%s\n' "${fl[@]}" | fastest)
+d=$(awk -v a="$ff" -v b="$hb" 'BEGIN { printf "%.1f", a - b }')
+row "  of which a bare notification (ns)" "$hb" "-" "$ff" "$d" "the floor: no supervisor does less"
 read -r sb sl ss <<<"$(per_call socket)"
 d=$(awk -v a="$ss" -v b="$sb" 'BEGIN { printf "%.1f", a - b }')
 row "socket+close, option at creation (ns)" "$sb" "$sl" "$ss" "$d" "-"
