@@ -383,6 +383,79 @@ int ps_proc_getfd(struct ps_proc *p, int fd, int *fatal)
 	return -1;
 }
 
+int ps_check_pids(const char *cmd, int argc, char *const argv[], int first)
+{
+	pid_t pid;
+
+	if (first >= argc) {
+		cli_usage_error(cmd, "which process? give a PID");
+		return -1;
+	}
+	for (int i = first; i < argc; i++)
+		if (ps_parse_pid(argv[i], &pid) < 0) {
+			cli_usage_error(cmd, "'%s' is not a process id", argv[i]);
+			return -1;
+		}
+	return 0;
+}
+
+int ps_each_pid(int argc, char *const argv[], int first, int (*each)(void *ctx, pid_t pid), void *ctx)
+{
+	int rc = 0;
+
+	for (int i = first; i < argc; i++) {
+		pid_t pid;
+		int r;
+
+		ps_parse_pid(argv[i], &pid);
+		r = each(ctx, pid);
+		if (r > rc)
+			rc = r;
+		fflush(stdout);
+	}
+	return rc;
+}
+
+int ps_proc_each_socket(struct ps_proc *p, ps_sock_fn *each, void *ctx, size_t *listed)
+{
+	int *fds, rc = 0;
+	size_t n;
+
+	if (listed)
+		*listed = 0;
+	if (ps_proc_sockets(p, &fds, &n) < 0)
+		return CLI_EX_FAIL;
+	if (listed)
+		*listed = n;
+	for (size_t i = 0; i < n; i++) {
+		struct ps_sock s;
+		int fatal = 0, lfd = ps_proc_getfd(p, fds[i], &fatal);
+
+		if (lfd < 0) {
+			if (fatal) {
+				rc = CLI_EX_FAIL;
+				break;
+			}
+			if (errno != EBADF) { /* EBADF: closed meanwhile, gone */
+				cli_error("%d (%s) fd %d: %s", (int)p->pid, p->prog, fds[i], strerror(errno));
+				rc = 1;
+			}
+			continue;
+		}
+		if (ps_sock_describe(lfd, &s) < 0) {
+			cli_error("%d (%s) fd %d: %s", (int)p->pid, p->prog, fds[i], strerror(errno));
+			rc = 1;
+		} else {
+			s.fd = fds[i];
+			if (each(ctx, p, &s, lfd) && rc == 0)
+				rc = 1;
+		}
+		close(lfd);
+	}
+	free(fds);
+	return rc;
+}
+
 /* ss's state words. */
 static const char *tcp_state_name(unsigned s)
 {
