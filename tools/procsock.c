@@ -18,16 +18,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../common/sockkind.h"
 #include "../policy/options.h"
 #include "../log/record.h"
 
-/* The kernel ABI's numbers, for headers that predate them. */
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_getfd
-#define SYS_pidfd_getfd 438
-#endif
+/* linux/capability.h's number, without the rest of that header */
 #ifndef CAP_SYS_PTRACE
 #define CAP_SYS_PTRACE 19
 #endif
@@ -477,12 +472,15 @@ int ps_sock_describe(int lfd, struct ps_sock *s)
 	socklen_t len;
 	int v;
 
+	struct sp_sock_kind kind;
+
 	memset(s, 0, sizeof *s);
-	if (get_int(lfd, SOL_SOCKET, SO_DOMAIN, &s->family) < 0 || get_int(lfd, SOL_SOCKET, SO_TYPE, &s->type) < 0)
+	if (sp_sock_kind_of(lfd, getsockopt, &kind) < 0)
 		return -1;
-	if (get_int(lfd, SOL_SOCKET, SO_PROTOCOL, &s->protocol) < 0)
-		s->protocol = 0;
-	s->cls = sp_classify(s->family, s->type, s->protocol);
+	s->family = kind.family;
+	s->type = kind.type;
+	s->protocol = kind.protocol;
+	s->cls = kind.cls;
 	len = sizeof s->local;
 	if (getsockname(lfd, (struct sockaddr *)&s->local, &len) == 0 && len <= sizeof s->local)
 		s->local_len = len;
