@@ -82,6 +82,62 @@ sv() {
 	assert_eq "$stderr" "sockpolicy: --via=magic: unknown way (use auto, preload or seccomp)"
 }
 
+@test "x32: a program is refused (125) before it starts, whatever --via says; x32 calls of a supervised one get the kernel's answer" {
+	cat >x32.c <<'EOF'
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+int main(void)
+{
+	close(open("started", O_CREAT | O_WRONLY, 0644));
+	return socket(AF_INET, SOCK_STREAM, 0) < 0;
+}
+EOF
+	cc -mx32 -static -O2 -o x32prog x32.c
+	readelf -h x32prog | grep -qE 'Class: +ELF32'
+	readelf -h x32prog | grep -qE 'Machine: +Advanced Micro Devices X86-64'
+	for args in "run --via=seccomp" "run --via=auto" "run --via=preload" "audit" "audit --via=seccomp"; do
+		run --separate-stderr "$CLI" $args -- ./x32prog
+		[ "$status" -eq 125 ] || { echo "$args: $status $stderr"; return 1; }
+		assert_eq "$stderr" "sockpolicy: './x32prog' is an x32 program: neither the library nor the supervisor reaches it"
+		[ ! -e started ]
+	done
+
+	# an x86-64 program's own x32 call (nr | __X32_SYSCALL_BIT): the filter
+	# lets it through unseen, so it gets what it gets bare (ENOSYS on a
+	# kernel without x32), unlogged, while its other calls are supervised
+	cat >x32call.c <<'EOF'
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(void)
+{
+	long r = syscall(0x40000000L | SYS_socket, AF_INET, SOCK_STREAM, 0);
+	int s, v = 0;
+	socklen_t len = sizeof v;
+
+	printf("x32 socket %ld %s\n", r, r < 0 ? strerrorname_np(errno) : "-");
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	getsockopt(s, SOL_SOCKET, SO_KEEPALIVE, &v, &len);
+	printf("socket %d SO_KEEPALIVE=%d\n", s, v);
+	return 0;
+}
+EOF
+	cc -static -O2 -o x32call x32call.c
+	bare ./x32call >bare.out
+	sv -p 'SO_KEEPALIVE=1' -l "$PWD/log.json" --json -- ./x32call >sv.out
+	# the x32 call's result and the next descriptor number, as bare; the
+	# policy on the supervised socket
+	assert_eq "$(sed -n 1p sv.out)" "$(sed -n 1p bare.out)"
+	assert_eq "$(sed -n 2p sv.out)" "$(sed -n 2p bare.out | sed 's/SO_KEEPALIVE=0$/SO_KEEPALIVE=1/')"
+	grep -qE '^socket [0-9]+ SO_KEEPALIVE=0$' <(sed -n 2p bare.out)
+	[ "$(logcount log.json call=socket)" = 1 ]
+}
+
 @test "a static C server restarts onto its port in TIME_WAIT only with SO_REUSEADDR=1, both instances supervised" {
 	(sv -p 'SO_REUSEADDR=1' -- "$SV_DIR/svprobe-static" serve 0 >first.out 2>&1) &
 	wait_for_file first.out
