@@ -1,5 +1,5 @@
-# bash completion for sockpolicy(1): commands, their flags, socket option
-# names (in -p policies), units (systemd), files and commands to run.
+# bash completion for sockpolicy(1): commands, their flags, settable
+# socket option names (in -p policies), units (systemd), files and commands to run.
 # The lists come from the command itself (--help, `sockpolicy options`), so
 # they follow the installed version.
 
@@ -13,7 +13,11 @@ _sockpolicy_option_names()
 		head=${cur:0:${#head}+1}
 	fi
 	local part=${cur:${#head}} names
-	names=$("$cmd" options 2>/dev/null | awk 'NR > 1 && $1 ~ /^[A-Z][A-Z0-9_]*$/ { print $1 }')
+	# only what a rule can set: NOTE "-" (not read-only, not log-only),
+	# the column found by its header
+	names=$("$cmd" options 2>/dev/null | awk '
+		NR == 1 { for (i = 1; i <= NF; i++) if ($i == "NOTE") note = i; next }
+		note && $1 ~ /^[A-Z][A-Z0-9_]*$/ && $note == "-" { print $1 }')
 	local IFS=$'\n' name
 	for name in $(compgen -W "$names" -- "$part"); do
 		COMPREPLY+=("$head$name")

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "../common/sockkind.h"
 #include "init.h"
 #include "log.h"
 #include "real.h"
@@ -16,20 +17,12 @@
  * kernel.  The common case, a socket it saw, is the inline sp_sock_state. */
 struct sp_fdstate *sp_sock_learn(int fd)
 {
-	int domain, type, protocol, e = errno;
-	socklen_t len = sizeof(int);
 	struct sp_fdstate *st = NULL;
+	struct sp_sock_kind k;
+	int e = errno;
 
-	if (real_getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0)
-		goto out;
-	len = sizeof(int);
-	if (real_getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
-		goto out;
-	len = sizeof(int);
-	if (real_getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) < 0)
-		protocol = 0;
-	st = sp_fd_reset(fd, sp_classify(domain, type, protocol));
-out:
+	if (sp_sock_kind_of(fd, real_getsockopt, &k) == 0)
+		st = sp_fd_reset(fd, k.cls);
 	/* callers go on to the program's own call: errno is its own */
 	errno = e;
 	return st;

@@ -158,9 +158,18 @@ static void initialise(void)
  * finished, and waited for it for ever (found by hardening-init.bats). */
 static pid_t init_claim;
 
+/* tls_initialising is read by this thread's signal handlers: each store
+ * stays where it is written, between the claim and the state's stores. */
+static inline void set_initialising(int v)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	tls_initialising = v;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
 static int run_initialise(int takeover)
 {
-	tls_initialising = 1;
+	set_initialising(1);
 	if (takeover) {
 		/* whatever the parent's thread had half made is left behind */
 		memset(&policy, 0, sizeof policy);
@@ -168,8 +177,10 @@ static int run_initialise(int takeover)
 	}
 	__atomic_store_n(&sp_init_state, SP_INIT_RUNNING, __ATOMIC_RELEASE);
 	initialise();
-	tls_initialising = 0;
+	/* done first: a signal handler of this thread between the two would
+	 * otherwise wait for itself */
 	__atomic_store_n(&sp_init_state, SP_INIT_DONE, __ATOMIC_RELEASE);
+	set_initialising(0);
 	return 1;
 }
 
@@ -182,6 +193,11 @@ int sp_init_slow(void)
 	if (__atomic_load_n(&sp_init_state, __ATOMIC_ACQUIRE) == SP_INIT_DONE)
 		return 1;
 	me = getpid();
+	/* set before the claim: a signal handler of this thread that makes a
+	 * socket call between the claim and run_initialise passes through, as
+	 * during initialise(), instead of waiting for ever for the claim its
+	 * own interrupted thread holds (hardening-init.bats hung there) */
+	set_initialising(1);
 	for (;;) {
 		claim = 0;
 		if (__atomic_compare_exchange_n(&init_claim, &claim, me, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
@@ -189,14 +205,17 @@ int sp_init_slow(void)
 		if (claim != me) {
 			/* claimed in the process this one was forked from; a vfork
 			 * child of it shares its memory, half made: it passes through */
-			if (sp_borrowed_memory())
+			if (sp_borrowed_memory()) {
+				set_initialising(0);
 				return 0;
+			}
 			if (__atomic_compare_exchange_n(&init_claim, &claim, me, 0, __ATOMIC_ACQ_REL,
 							__ATOMIC_ACQUIRE))
 				return run_initialise(1);
 			continue;
 		}
 		/* another thread of ours is initialising: it takes microseconds */
+		set_initialising(0);
 		while (__atomic_load_n(&sp_init_state, __ATOMIC_ACQUIRE) != SP_INIT_DONE)
 			sched_yield();
 		return 1;

@@ -26,19 +26,13 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "../common/sockkind.h"
 #include "../policy/decide.h"
 #include "../policy/table.h"
 #include "filter.h"
 #include "guard.h"
 #include "svlog.h"
 #include "syscalls.h"
-
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_getfd
-#define SYS_pidfd_getfd 438
-#endif
 
 /* A process under the filter, as its threads are met (keyed by tid). */
 struct proc {
@@ -453,9 +447,8 @@ static struct sock *sock_new(struct sv *s, ino_t ino, enum sp_class cls)
  * NULL when FD is no socket.  *FRESH: it was not known. */
 static struct sock *sock_of(struct sv *s, int fd, int *fresh)
 {
+	struct sp_sock_kind kind;
 	struct stat st;
-	int domain, type, protocol;
-	socklen_t len = sizeof(int);
 	struct sock *k;
 
 	*fresh = 0;
@@ -465,15 +458,9 @@ static struct sock *sock_of(struct sv *s, int fd, int *fresh)
 	if (k)
 		return k;
 	*fresh = 1;
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0)
+	if (sp_sock_kind_of(fd, getsockopt, &kind) < 0)
 		return NULL;
-	len = sizeof(int);
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
-		return NULL;
-	len = sizeof(int);
-	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) < 0)
-		protocol = 0;
-	return sock_new(s, st.st_ino, sp_classify(domain, type, protocol));
+	return sock_new(s, st.st_ino, kind.cls);
 }
 
 /* ---- one notification ---- */

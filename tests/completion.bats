@@ -43,10 +43,28 @@ complete_words() {
 	[ "$output" = 'tcp port=80: TCP_NODELAY' ]
 	run complete_words "$CLI" systemd web -p 'udp: SO_RCVBUF=1M; SO_SNDB'
 	[[ $output == 'udp: SO_RCVBUF=1M; SO_SNDBUF'* ]]
-	# every name comes from `sockpolicy options`
+	# every name comes from `sockpolicy options`: the ones a rule can set
 	n=$(complete_words "$CLI" run -p '' | wc -l)
-	[ "$n" -eq "$("$CLI" options | awk 'NR > 1 && $1 ~ /^[A-Z][A-Z0-9_]*$/' | wc -l)" ]
+	[ "$n" -eq "$("$CLI" options | awk 'NR > 1 && $1 ~ /^[A-Z][A-Z0-9_]*$/ && $6 == "-"' | wc -l)" ]
 	[ "$n" -gt 20 ]
+}
+
+@test "completion: read-only and log-only options are not offered where a rule sets one" {
+	local table
+	table=$("$CLI" options)
+	# SO_RCVTIMEO_NEW is log-only, SO_PEERCRED and SO_PROTOCOL read-only
+	grep -qE '^SO_RCVTIMEO_NEW +.* log-only ' <<<"$table"
+	grep -qE '^SO_PEERCRED +.* read-only ' <<<"$table"
+	run complete_words "$CLI" run -p SO_RCVTIMEO
+	assert_eq "$output" SO_RCVTIMEO
+	run complete_words "$CLI" check --policy 'tcp: SO_PEER'
+	assert_eq "$output" ""
+	run complete_words "$CLI" audit -p 'SO_KEEPALIVE=1, SO_PRO'
+	assert_eq "$output" ""
+	# none of the offered names is refused in a rule
+	for name in $(complete_words "$CLI" run -p ''); do
+		grep -qE "^$name +.* - +(preload|seccomp)" <<<"$table" || { echo "$name is offered"; return 1; }
+	done
 }
 
 @test "completion: after -- or the first word, the command to run" {

@@ -531,6 +531,50 @@ time.sleep(60)'
 	[ "$(values server "$SERVER")" = "SO_KEEPALIVE=0 TCP_KEEPIDLE=77 TCP_KEEPINTVL=75 TCP_NODELAY=1" ]
 }
 
+@test "Yama's ptrace_scope 1, 2 and 3 are named as the cause of a refusal (as user nobody, own process)" {
+	[ -x "$PY_SYS" ] || skip "no $PY_SYS for user nobody"
+	[ "$(uname -m)" = x86_64 ] || skip "system call numbers here are x86_64's"
+	# Yama is a sysctl of the whole machine: not changed here.  What the
+	# kernel does under it is done instead -- pidfd_getfd (438) refused with
+	# EPERM (1) while /proc/PID/fd stays readable -- and the sysctl file is
+	# one of a tmpfs over /proc/sys/kernel in a mount namespace of its own.
+	yama_before=$(cat /proc/sys/kernel/yama/ptrace_scope 2>/dev/null || echo none)
+	(exec setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$PY_SYS" -c '
+import os, socket, time
+s = socket.socket()
+print(os.getpid(), flush=True)
+time.sleep(60)' >own.ready 3>&- 4>&-) &
+	own=$!
+	wait_for_file own.ready
+	[ "$(cat own.ready)" = "$own" ]
+	# yama_inspect SCOPE: inspect as nobody, the sysctl file saying SCOPE
+	# ("none": no Yama)
+	yama_inspect() {
+		unshare -m sh -c '
+			mount -t tmpfs -o mode=755 sockpolicy-yama /proc/sys/kernel || exit 99
+			if [ "$1" != none ]; then
+				mkdir /proc/sys/kernel/yama && echo "$1" >/proc/sys/kernel/yama/ptrace_scope || exit 99
+			fi
+			shift
+			exec setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"' \
+			_ "$1" "$HELPERS/sysfail" 438 1 "$CLI" inspect "$own"
+	}
+	run --separate-stderr yama_inspect 1
+	[ "$status" -eq 125 ] || { echo "$status $stderr"; return 1; }
+	assert_eq "$stderr" "sockpolicy: $own (python3): not permitted: Yama's kernel.yama.ptrace_scope is 1: only an ancestor of a process may take its descriptors; run sockpolicy as root (CAP_SYS_PTRACE), or set kernel.yama.ptrace_scope to 0"
+	run --separate-stderr yama_inspect 2
+	[ "$status" -eq 125 ]
+	assert_eq "$stderr" "sockpolicy: $own (python3): not permitted: Yama's kernel.yama.ptrace_scope is 2: only a process with CAP_SYS_PTRACE may take another's descriptors (run sockpolicy as root)"
+	run --separate-stderr yama_inspect 3
+	[ "$status" -eq 125 ]
+	assert_eq "$stderr" "sockpolicy: $own (python3): not permitted: Yama's kernel.yama.ptrace_scope is 3: no process may take another's descriptors, whatever its privileges, until the next boot"
+	run --separate-stderr yama_inspect none
+	[ "$status" -eq 125 ]
+	assert_contains "$stderr" "sockpolicy: $own (python3): not permitted: taking a process's sockets needs ptrace access"
+	# and nothing of it outside the namespace
+	[ "$(cat /proc/sys/kernel/yama/ptrace_scope 2>/dev/null || echo none)" = "$yama_before" ]
+}
+
 @test "inspect: each socket that cannot be read is named, and the status is 1" {
 	start_pair
 	[ "$(uname -m)" = x86_64 ] || skip "system call numbers here are x86_64's"

@@ -28,12 +28,24 @@ teardown_file() {
 	rm -rf "$SV_DIR"
 }
 
-free_port() {
-	"$PYTHON" -c '
-import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
+# listen_port PID: the TCP port that PID or a process under it (CMD under
+# sockpolicy) listens on, once it does; waits up to 10 s.
+listen_port() {
+	local i p port tree level
+	for i in $(seq 1 200); do
+		tree=$1 level=$1
+		while [ -n "$level" ]; do
+			level=$(pgrep -d , -P "$level") || level=
+			tree="$tree,$level"
+		done
+		for p in ${tree//,/ }; do
+			port=$(ss -Htlnp | awk -v pat="pid=$p," 'index($0, pat) { n = split($4, a, ":"); print a[n]; exit }')
+			[ -n "$port" ] && { echo "$port"; return 0; }
+		done
+		sleep 0.05
+	done
+	echo "timed out waiting for a listener under $1" >&2
+	return 1
 }
 
 as_nobody() {
@@ -70,11 +82,67 @@ sv() {
 	assert_eq "$stderr" "sockpolicy: --via=magic: unknown way (use auto, preload or seccomp)"
 }
 
+@test "x32: a program is refused (125) before it starts, whatever --via says; x32 calls of a supervised one get the kernel's answer" {
+	cat >x32.c <<'EOF'
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+int main(void)
+{
+	close(open("started", O_CREAT | O_WRONLY, 0644));
+	return socket(AF_INET, SOCK_STREAM, 0) < 0;
+}
+EOF
+	cc -mx32 -static -O2 -o x32prog x32.c
+	readelf -h x32prog | grep -qE 'Class: +ELF32'
+	readelf -h x32prog | grep -qE 'Machine: +Advanced Micro Devices X86-64'
+	for args in "run --via=seccomp" "run --via=auto" "run --via=preload" "audit" "audit --via=seccomp"; do
+		run --separate-stderr "$CLI" $args -- ./x32prog
+		[ "$status" -eq 125 ] || { echo "$args: $status $stderr"; return 1; }
+		assert_eq "$stderr" "sockpolicy: './x32prog' is an x32 program: neither the library nor the supervisor reaches it"
+		[ ! -e started ]
+	done
+
+	# an x86-64 program's own x32 call (nr | __X32_SYSCALL_BIT): the filter
+	# lets it through unseen, so it gets what it gets bare (ENOSYS on a
+	# kernel without x32), unlogged, while its other calls are supervised
+	cat >x32call.c <<'EOF'
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(void)
+{
+	long r = syscall(0x40000000L | SYS_socket, AF_INET, SOCK_STREAM, 0);
+	int s, v = 0;
+	socklen_t len = sizeof v;
+
+	printf("x32 socket %ld %s\n", r, r < 0 ? strerrorname_np(errno) : "-");
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	getsockopt(s, SOL_SOCKET, SO_KEEPALIVE, &v, &len);
+	printf("socket %d SO_KEEPALIVE=%d\n", s, v);
+	return 0;
+}
+EOF
+	cc -static -O2 -o x32call x32call.c
+	bare ./x32call >bare.out
+	sv -p 'SO_KEEPALIVE=1' -l "$PWD/log.json" --json -- ./x32call >sv.out
+	# the x32 call's result and the next descriptor number, as bare; the
+	# policy on the supervised socket
+	assert_eq "$(sed -n 1p sv.out)" "$(sed -n 1p bare.out)"
+	assert_eq "$(sed -n 2p sv.out)" "$(sed -n 2p bare.out | sed 's/SO_KEEPALIVE=0$/SO_KEEPALIVE=1/')"
+	grep -qE '^socket [0-9]+ SO_KEEPALIVE=0$' <(sed -n 2p bare.out)
+	[ "$(logcount log.json call=socket)" = 1 ]
+}
+
 @test "a static C server restarts onto its port in TIME_WAIT only with SO_REUSEADDR=1, both instances supervised" {
-	port=$(free_port)
-	(sv -p 'SO_REUSEADDR=1' -- "$SV_DIR/svprobe-static" serve "$port" >first.out 2>&1) &
+	(sv -p 'SO_REUSEADDR=1' -- "$SV_DIR/svprobe-static" serve 0 >first.out 2>&1) &
 	wait_for_file first.out
-	assert_eq "$(cat first.out)" "bind=ok"
+	port=$(sed -n 's/^bind=ok port=\([1-9][0-9]*\)$/\1/p' first.out)
+	[ -n "$port" ] || { cat first.out; return 1; }
 	timeout 10 "$SV_DIR/svprobe" connect "$port"
 	wait
 	# the server closed first: its end of the connection waits in TIME_WAIT
@@ -84,7 +152,7 @@ sv() {
 	assert_eq "$output" "bind=EADDRINUSE"
 	(sv -p 'SO_REUSEADDR=1' -- "$SV_DIR/svprobe-static" serve "$port" >second.out 2>&1) &
 	wait_for_file second.out
-	assert_eq "$(cat second.out)" "bind=ok"
+	assert_eq "$(cat second.out)" "bind=ok port=$port"
 	timeout 10 "$SV_DIR/svprobe" connect "$port"
 	wait
 }
@@ -147,15 +215,17 @@ sv_same() {
 }
 
 @test "Go: forced SO_RCVBUF and TCP_NODELAY read back inside and with ss; deny; at=accept" {
-	port=$(free_port)
+	# go_run ARGS...: svgo under `run ARGS` on a port of its own, which is
+	# $port then
 	go_run() {
 		rm -f go.out
 		mkfifo hold
-		(sv "$@" -- "$SV_DIR/svgo" "$port" <hold >go.out 2>go.err) &
+		(sv "$@" -- "$SV_DIR/svgo" 0 <hold >go.out 2>go.err) &
 		exec 5>hold
 		wait_for_file go.out
 		for i in $(seq 1 100); do grep -q ready go.out && break; sleep 0.05; done
-		grep -q ready go.out || { cat go.out go.err; return 1; }
+		port=$(awk '$1 == "ready" { print $2 }' go.out)
+		[ -n "$port" ] || { cat go.out go.err; return 1; }
 	}
 	go_done() {
 		exec 5>&-
@@ -179,7 +249,7 @@ server SO_RCVBUF=131072 TCP_NODELAY=0"
 server SO_RCVBUF=40960 TCP_NODELAY=1"
 	go_done
 	# and bare, for the record: Go's own choices
-	(bare "$SV_DIR/svgo" "$port" </dev/null >bare.out 2>&1)
+	(bare "$SV_DIR/svgo" 0 </dev/null >bare.out 2>&1)
 	assert_eq "$(grep -v ready bare.out)" "client SO_RCVBUF=131072 TCP_NODELAY=1
 server SO_RCVBUF=131072 TCP_NODELAY=1"
 }
@@ -191,9 +261,8 @@ server SO_RCVBUF=131072 TCP_NODELAY=1"
 	[ "$(logcount go.json call=connect errno=EINPROGRESS prog=svgo)" = 1 ]
 	assert_contains "$output" "svgo  setsockopt  SOL_TCP     TCP_NODELAY"
 	assert_contains "$output" "svgo  accept4"
-	port=$(free_port)
-	("$CLI" audit -o nc.json -- busybox nc -l -p "$port" >nc.out 2>&1 3>&- 4>&-) &
-	for i in $(seq 1 200); do [ -n "$(ss -Htln "sport = :$port")" ] && break; sleep 0.05; done
+	"$CLI" audit -o nc.json -- busybox nc -l -p 0 >nc.out 2>&1 3>&- 4>&- &
+	port=$(listen_port $!)
 	echo hello | timeout 5 "$SV_DIR/svprobe" connect "$port" || true
 	wait
 	assert_contains "$(cat nc.out)" "busybox  listen"

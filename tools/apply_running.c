@@ -235,16 +235,39 @@ static int apply_picks(const struct apply *ap, const struct ps_proc *p, const st
 	return refused;
 }
 
-/* Returns the status for PID: 0, 1 or CLI_EX_FAIL. */
-static int apply_pid(const struct apply *ap, pid_t pid)
+/* One process being applied to. */
+struct apply_proc {
+	const struct apply *ap;
+	const struct sp_table *t;
+	struct picks pk;
+	struct counts cn;
+};
+
+static int apply_socket(void *ctx, const struct ps_proc *p, const struct ps_sock *s, int lfd)
 {
-	struct counts cn = {0, 0, 0, 0};
-	struct picks pk = {ap->policy, NULL, 0, 0};
+	struct apply_proc *x = ctx;
+	struct sp_sockstate st = {1, NULL};
+	struct sp_sockaddrs addrs = {s->local_len ? (const struct sockaddr *)&s->local : NULL, s->local_len,
+				     s->peer_len ? (const struct sockaddr *)&s->peer : NULL, s->peer_len};
+
+	x->cn.sockets++;
+	x->pk.n = 0;
+	/* every moment is now; the default rules' "first use" too, and
+	 * whether the program set an option is read off the socket */
+	for (int m = 0; m < SP_MOMENT_COUNT; m++)
+		sp_moment_each(x->t, s->cls, (enum sp_moment)m, &addrs, &st, collect, &x->pk);
+	return apply_picks(x->ap, p, s, lfd, &x->pk, &x->cn);
+}
+
+/* Returns the status for PID: 0, 1 or CLI_EX_FAIL. */
+static int apply_pid(void *ctx, pid_t pid)
+{
+	const struct apply *ap = ctx;
+	struct apply_proc x = {ap, NULL, {ap->policy, NULL, 0, 0}, {0, 0, 0, 0}};
 	struct sp_table *t;
 	struct ps_proc p;
 	char msg[4096 + 512];
-	int *fds = NULL, rc = 0;
-	size_t n = 0;
+	int rc;
 
 	if (ps_proc_open(&p, pid) < 0)
 		return CLI_EX_FAIL;
@@ -254,57 +277,17 @@ static int apply_pid(const struct apply *ap, pid_t pid)
 		ps_proc_close(&p);
 		return CLI_EX_FAIL;
 	}
-	if (ps_proc_sockets(&p, &fds, &n) < 0) {
-		rc = CLI_EX_FAIL;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct sp_sockstate st = {1, NULL};
-		struct sp_sockaddrs addrs;
-		struct ps_sock s;
-		int fatal = 0, lfd = ps_proc_getfd(&p, fds[i], &fatal);
-
-		if (lfd < 0) {
-			if (fatal) {
-				rc = CLI_EX_FAIL;
-				break;
-			}
-			if (errno != EBADF) {
-				cli_error("%d (%s) fd %d: %s", (int)pid, p.prog, fds[i], strerror(errno));
-				rc = 1;
-			}
-			continue;
-		}
-		if (ps_sock_describe(lfd, &s) < 0) {
-			cli_error("%d (%s) fd %d: %s", (int)pid, p.prog, fds[i], strerror(errno));
-			rc = rc ? rc : 1;
-			close(lfd);
-			continue;
-		}
-		s.fd = fds[i];
-		cn.sockets++;
-		addrs = (struct sp_sockaddrs){s.local_len ? (struct sockaddr *)&s.local : NULL, s.local_len,
-					      s.peer_len ? (struct sockaddr *)&s.peer : NULL, s.peer_len};
-		pk.n = 0;
-		/* every moment is now; the default rules' "first use" too, and
-		 * whether the program set an option is read off the socket */
-		for (int m = 0; m < SP_MOMENT_COUNT; m++)
-			sp_moment_each(t, s.cls, (enum sp_moment)m, &addrs, &st, collect, &pk);
-		if (apply_picks(ap, &p, &s, lfd, &pk, &cn) && rc == 0)
-			rc = 1;
-		close(lfd);
-	}
+	x.t = t;
+	rc = ps_proc_each_socket(&p, apply_socket, &x, NULL);
 	if (rc != CLI_EX_FAIL) {
 		char refused[64] = "";
-		if (cn.refused)
-			snprintf(refused, sizeof refused, "; the kernel refused %u", cn.refused);
+		if (x.cn.refused)
+			snprintf(refused, sizeof refused, "; the kernel refused %u", x.cn.refused);
 		cli_error("%d (%s): %s %u option%s on %u of %u socket%s%s", (int)pid, p.prog,
-			  ap->dry_run ? "would set" : "set", cn.set, cn.set == 1 ? "" : "s", cn.touched, cn.sockets,
-			  cn.sockets == 1 ? "" : "s", refused);
+			  ap->dry_run ? "would set" : "set", x.cn.set, x.cn.set == 1 ? "" : "s", x.cn.touched,
+			  x.cn.sockets, x.cn.sockets == 1 ? "" : "s", refused);
 	}
-out:
-	free(pk.v);
-	free(fds);
+	free(x.pk.v);
 	sp_table_free(t);
 	ps_proc_close(&p);
 	return rc;
@@ -378,18 +361,9 @@ int cli_cmd_apply(int argc, char *argv[])
 			return CLI_EX_FAIL;
 		}
 	}
-	if (optind == argc) {
+	if (ps_check_pids("apply", argc, argv, optind) < 0) {
 		cli_policy_args_free(&args);
-		cli_usage_error("apply", "which process? give a PID");
 		return CLI_EX_FAIL;
-	}
-	for (int i = optind; i < argc; i++) {
-		pid_t pid;
-		if (ps_parse_pid(argv[i], &pid) < 0) {
-			cli_policy_args_free(&args);
-			cli_usage_error("apply", "'%s' is not a process id", argv[i]);
-			return CLI_EX_FAIL;
-		}
 	}
 	cli_policy_input(&args, &in);
 	if (!in.text && (!in.file || (in.file_optional && access(in.file, F_OK) != 0))) {
@@ -406,16 +380,7 @@ int cli_cmd_apply(int argc, char *argv[])
 	ap.policy = &policy;
 	ap.in = &in;
 	warn_unreachable(&policy, &in);
-	for (int i = optind; i < argc; i++) {
-		pid_t pid;
-		int r;
-
-		ps_parse_pid(argv[i], &pid);
-		r = apply_pid(&ap, pid);
-		if (r > rc)
-			rc = r;
-		fflush(stdout);
-	}
+	rc = ps_each_pid(argc, argv, optind, apply_pid, &ap);
 out:
 	sp_policy_free(&policy);
 	cli_policy_args_free(&args);

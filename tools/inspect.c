@@ -100,8 +100,9 @@ static void print_head(struct inspect *in, const struct ps_proc *p, const struct
 
 /* Prints the socket at LFD.  Returns 0, or 1 when some option could not
  * be read. */
-static int inspect_socket(struct inspect *in, const struct ps_proc *p, const struct ps_sock *s, int lfd)
+static int inspect_socket(void *ctx, const struct ps_proc *p, const struct ps_sock *s, int lfd)
 {
+	struct inspect *in = ctx;
 	char value[FIELD], item[FIELD + 64], errs[2048];
 	size_t errlen = 0;
 	struct wrap w = {0};
@@ -158,46 +159,17 @@ static int inspect_socket(struct inspect *in, const struct ps_proc *p, const str
 }
 
 /* Returns the status for PID: 0, 1 or CLI_EX_FAIL. */
-static int inspect_pid(struct inspect *in, pid_t pid)
+static int inspect_pid(void *ctx, pid_t pid)
 {
 	struct ps_proc p;
-	int *fds, rc = 0;
-	size_t n;
+	size_t listed;
+	int rc;
 
 	if (ps_proc_open(&p, pid) < 0)
 		return CLI_EX_FAIL;
-	if (ps_proc_sockets(&p, &fds, &n) < 0) {
-		ps_proc_close(&p);
-		return CLI_EX_FAIL;
-	}
-	if (n == 0)
+	rc = ps_proc_each_socket(&p, inspect_socket, ctx, &listed);
+	if (rc != CLI_EX_FAIL && listed == 0)
 		cli_error("%d (%s): no sockets", (int)pid, p.prog);
-	for (size_t i = 0; i < n; i++) {
-		struct ps_sock s;
-		int fatal = 0, lfd = ps_proc_getfd(&p, fds[i], &fatal);
-
-		if (lfd < 0) {
-			if (fatal) {
-				rc = CLI_EX_FAIL;
-				break;
-			}
-			if (errno != EBADF) { /* EBADF: closed meanwhile, gone */
-				cli_error("%d (%s) fd %d: %s", (int)pid, p.prog, fds[i], strerror(errno));
-				rc = 1;
-			}
-			continue;
-		}
-		if (ps_sock_describe(lfd, &s) < 0) {
-			cli_error("%d (%s) fd %d: %s", (int)pid, p.prog, fds[i], strerror(errno));
-			rc = 1;
-		} else {
-			s.fd = fds[i];
-			if (inspect_socket(in, &p, &s, lfd) && rc == 0)
-				rc = 1;
-		}
-		close(lfd);
-	}
-	free(fds);
 	ps_proc_close(&p);
 	return rc;
 }
@@ -221,27 +193,9 @@ int cli_cmd_inspect(int argc, char *argv[])
 			return CLI_EX_FAIL;
 		}
 	}
-	if (optind == argc) {
-		cli_usage_error("inspect", "which process? give a PID");
+	if (ps_check_pids("inspect", argc, argv, optind) < 0)
 		return CLI_EX_FAIL;
-	}
-	for (int i = optind; i < argc; i++) {
-		pid_t pid;
-		if (ps_parse_pid(argv[i], &pid) < 0) {
-			cli_usage_error("inspect", "'%s' is not a process id", argv[i]);
-			return CLI_EX_FAIL;
-		}
-	}
-	for (int i = optind; i < argc; i++) {
-		pid_t pid;
-		int r;
-
-		ps_parse_pid(argv[i], &pid);
-		r = inspect_pid(&in, pid);
-		if (r > rc)
-			rc = r;
-		fflush(stdout);
-	}
+	rc = ps_each_pid(argc, argv, optind, inspect_pid, &in);
 	if (in.starred)
 		puts("(* differs from a new socket of the same kind)");
 	return rc;

@@ -18,16 +18,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../common/sockkind.h"
 #include "../policy/options.h"
 #include "../log/record.h"
 
-/* The kernel ABI's numbers, for headers that predate them. */
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_getfd
-#define SYS_pidfd_getfd 438
-#endif
+/* linux/capability.h's number, without the rest of that header */
 #ifndef CAP_SYS_PTRACE
 #define CAP_SYS_PTRACE 19
 #endif
@@ -383,6 +378,79 @@ int ps_proc_getfd(struct ps_proc *p, int fd, int *fatal)
 	return -1;
 }
 
+int ps_check_pids(const char *cmd, int argc, char *const argv[], int first)
+{
+	pid_t pid;
+
+	if (first >= argc) {
+		cli_usage_error(cmd, "which process? give a PID");
+		return -1;
+	}
+	for (int i = first; i < argc; i++)
+		if (ps_parse_pid(argv[i], &pid) < 0) {
+			cli_usage_error(cmd, "'%s' is not a process id", argv[i]);
+			return -1;
+		}
+	return 0;
+}
+
+int ps_each_pid(int argc, char *const argv[], int first, int (*each)(void *ctx, pid_t pid), void *ctx)
+{
+	int rc = 0;
+
+	for (int i = first; i < argc; i++) {
+		pid_t pid;
+		int r;
+
+		ps_parse_pid(argv[i], &pid);
+		r = each(ctx, pid);
+		if (r > rc)
+			rc = r;
+		fflush(stdout);
+	}
+	return rc;
+}
+
+int ps_proc_each_socket(struct ps_proc *p, ps_sock_fn *each, void *ctx, size_t *listed)
+{
+	int *fds, rc = 0;
+	size_t n;
+
+	if (listed)
+		*listed = 0;
+	if (ps_proc_sockets(p, &fds, &n) < 0)
+		return CLI_EX_FAIL;
+	if (listed)
+		*listed = n;
+	for (size_t i = 0; i < n; i++) {
+		struct ps_sock s;
+		int fatal = 0, lfd = ps_proc_getfd(p, fds[i], &fatal);
+
+		if (lfd < 0) {
+			if (fatal) {
+				rc = CLI_EX_FAIL;
+				break;
+			}
+			if (errno != EBADF) { /* EBADF: closed meanwhile, gone */
+				cli_error("%d (%s) fd %d: %s", (int)p->pid, p->prog, fds[i], strerror(errno));
+				rc = 1;
+			}
+			continue;
+		}
+		if (ps_sock_describe(lfd, &s) < 0) {
+			cli_error("%d (%s) fd %d: %s", (int)p->pid, p->prog, fds[i], strerror(errno));
+			rc = 1;
+		} else {
+			s.fd = fds[i];
+			if (each(ctx, p, &s, lfd) && rc == 0)
+				rc = 1;
+		}
+		close(lfd);
+	}
+	free(fds);
+	return rc;
+}
+
 /* ss's state words. */
 static const char *tcp_state_name(unsigned s)
 {
@@ -404,12 +472,15 @@ int ps_sock_describe(int lfd, struct ps_sock *s)
 	socklen_t len;
 	int v;
 
+	struct sp_sock_kind kind;
+
 	memset(s, 0, sizeof *s);
-	if (get_int(lfd, SOL_SOCKET, SO_DOMAIN, &s->family) < 0 || get_int(lfd, SOL_SOCKET, SO_TYPE, &s->type) < 0)
+	if (sp_sock_kind_of(lfd, getsockopt, &kind) < 0)
 		return -1;
-	if (get_int(lfd, SOL_SOCKET, SO_PROTOCOL, &s->protocol) < 0)
-		s->protocol = 0;
-	s->cls = sp_classify(s->family, s->type, s->protocol);
+	s->family = kind.family;
+	s->type = kind.type;
+	s->protocol = kind.protocol;
+	s->cls = kind.cls;
 	len = sizeof s->local;
 	if (getsockname(lfd, (struct sockaddr *)&s->local, &len) == 0 && len <= sizeof s->local)
 		s->local_len = len;

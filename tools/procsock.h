@@ -55,6 +55,28 @@ struct ps_sock {
 	const char *state;             /* ss's words: ESTAB, LISTEN, UNCONN... */
 };
 
+/* Checks the PID arguments ARGV[FIRST..ARGC-1] of command CMD before any
+ * is acted on.  Returns 0, or -1 after a usage error (none given, one
+ * not a process id). */
+int ps_check_pids(const char *cmd, int argc, char *const argv[], int first);
+
+/* Calls EACH for every PID of ARGV[FIRST..ARGC-1] (checked already), in
+ * order, stdout flushed after each.  Returns the worst status of all. */
+int ps_each_pid(int argc, char *const argv[], int first, int (*each)(void *ctx, pid_t pid), void *ctx);
+
+/* What inspect and apply do with one socket of P: S describes it, LFD is
+ * this process's descriptor for it.  Returns 0, or 1 when something of it
+ * could not be read or set. */
+typedef int ps_sock_fn(void *ctx, const struct ps_proc *p, const struct ps_sock *s, int lfd);
+
+/* Calls EACH for every socket of P (taken with ps_proc_open), ascending;
+ * *LISTED (may be NULL) is the number of sockets /proc listed.  A socket
+ * closed meanwhile is skipped; one that cannot be taken or described is
+ * named on stderr and the rest go on.  Returns 0; 1 when some socket could
+ * not be read (or EACH said 1); CLI_EX_FAIL after a refusal, the process
+ * gone, or a kernel without pidfd_getfd (named on stderr). */
+int ps_proc_each_socket(struct ps_proc *p, ps_sock_fn *each, void *ctx, size_t *listed);
+
 /* Describes the socket at LFD (this process's descriptor).  Returns 0, or
  * -1 with errno. */
 int ps_sock_describe(int lfd, struct ps_sock *s);

@@ -98,7 +98,9 @@ int cli_via_choose(int via, const char *cmd)
 	const char *why;
 	struct cli_elf e;
 
-	if (cmd && cli_cmd_elf(cmd, &e) && e.machine == EM_X86_64 && !e.is64 && via != CLI_VIA_PRELOAD) {
+	/* whatever --via says: "use --via=seccomp" would send the user on to
+	 * this same refusal */
+	if (cmd && cli_cmd_elf(cmd, &e) && e.machine == EM_X86_64 && !e.is64) {
 		cli_error("'%s' is an x32 program: neither the library nor the supervisor reaches it", cmd);
 		return -1;
 	}

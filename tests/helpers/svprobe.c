@@ -3,8 +3,9 @@
  * suite.  Each mode prints what a program sees, so that a run under the
  * supervisor can be compared with a bare one line by line.
  *
- *   serve PORT        listen on 127.0.0.1:PORT, accept one client, close it
- *                     first (the port is left in TIME_WAIT); "bind=ERR"
+ *   serve PORT        listen on 127.0.0.1:PORT (0: one the kernel picks),
+ *                     "bind=ok port=N", accept one client, close it first
+ *                     (the port is left in TIME_WAIT); "bind=ERR"
  *   connect PORT      connect to 127.0.0.1:PORT and read until EOF
  *   errnos            failing and succeeding calls, "call ret errno fd"
  *   emfile N          RLIMIT_NOFILE N, sockets until socket() fails
@@ -67,6 +68,7 @@ static void show(const char *what, int ret)
 static int serve(int port)
 {
 	struct sockaddr_in a = loopback(port);
+	socklen_t len;
 	int s = socket(AF_INET, SOCK_STREAM, 0), c;
 
 	if (bind(s, (struct sockaddr *)&a, sizeof a) < 0) {
@@ -74,7 +76,9 @@ static int serve(int port)
 		return 1;
 	}
 	listen(s, 1);
-	printf("bind=ok\n");
+	len = sizeof a;
+	getsockname(s, (struct sockaddr *)&a, &len);
+	printf("bind=ok port=%d\n", ntohs(a.sin_port));
 	fflush(stdout);
 	c = accept(s, NULL, NULL);
 	if (c >= 0) {

@@ -1,7 +1,8 @@
 // svgo PORT: a Go server and client in one program, for
-// tests/supervisor.bats.  It listens on 127.0.0.1:PORT, dials itself,
-// prints what each side's socket has (SO_RCVBUF, TCP_NODELAY), says
-// "ready" and holds both connections until its stdin ends.
+// tests/supervisor.bats.  It listens on 127.0.0.1:PORT (0: one the kernel
+// picks), dials itself, prints what each side's socket has (SO_RCVBUF,
+// TCP_NODELAY), says "ready PORT" and holds both connections until its
+// stdin ends.
 package main
 
 import (
@@ -45,7 +46,7 @@ func main() {
 	a := <-accepted
 	show("client", c)
 	show("server", a)
-	fmt.Println("ready")
+	fmt.Println("ready", ln.Addr().(*net.TCPAddr).Port)
 	buf := make([]byte, 1)
 	os.Stdin.Read(buf)
 }
