@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -38,6 +39,9 @@
 #endif
 #ifndef SYS_pidfd_getfd
 #define SYS_pidfd_getfd 438
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
 #endif
 
 /* A process under the filter, as its threads are met (keyed by tid). */
@@ -91,6 +95,12 @@ struct sv {
 	struct proc gone; /* a process that ended while we served it */
 	pid_t guard;      /* guard.c: kills CMD's tree if we die */
 	int guard_fd;
+	int guard_pair[2]; /* CMD's child sends the guard its copy of the listener */
+	pid_t child;
+	int cmd_pidfd;
+	int stop;          /* an eventfd: sv_free ends the serving thread */
+	struct sock_filter filter[SV_FILTER_MAX];
+	unsigned short filter_len; /* 0: too long */
 };
 
 /* ---- routes: what the policy needs to see ---- */
@@ -1156,32 +1166,107 @@ static void handle(struct sv *s, struct seccomp_notif *n)
 #define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP 1
 #endif
 
+static const char *seccomp_why(int err)
+{
+	switch (err) {
+	case EBUSY: return "a seccomp notifier already supervises this process (a container runtime, another sockpolicy)";
+	case EINVAL: return "this kernel has no SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (Linux 5.19 or later is needed)";
+	case EACCES:
+	case EPERM: return "seccomp filters are not allowed here";
+	case E2BIG: return "the policy names too many options for the filter";
+	default: return strerror(err);
+	}
+}
+
+/* Waits for FD to be readable, or for sv_free's stop; 0 when FD is
+ * (or hung up), -1 to stop. */
+static int wait_readable(struct sv *s, int fd, short *revents)
+{
+	struct pollfd pf[2] = {{fd, POLLIN, 0}, {s->stop, POLLIN, 0}};
+
+	for (;;) {
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (pf[1].revents)
+			return -1;
+		*revents = pf[0].revents;
+		return 0;
+	}
+}
+
+/* The listener from CMD's child, which sends it and execs CMD without
+ * waiting.  When it could not make one, says why, then tells the child
+ * to go on (or, with --strict, that it does not start: it exits 125). */
+static int take_listener(struct sv *s)
+{
+	char data[1] = {0}, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {data, 1};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+	struct cmsghdr *c;
+	char note[512], go = 1;
+	short ev;
+	ssize_t n;
+
+	if (wait_readable(s, s->pair[0], &ev) < 0)
+		return -1;
+	do
+		n = recvmsg(s->pair[0], &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return -1; /* the child died before it got there: its status tells */
+	c = CMSG_FIRSTHDR(&msg);
+	if (c && c->cmsg_type == SCM_RIGHTS)
+		memcpy(&s->listener, CMSG_DATA(c), sizeof(int));
+	if (s->listener >= 0)
+		return 0;
+	fprintf(stderr, "sockpolicy: %s: the supervisor cannot act: %s%s\n", s->cfg.strict ? "error" : "warning",
+		seccomp_why(data[0]), s->cfg.strict ? "" : "; the program runs without the policy");
+	snprintf(note, sizeof note, "the supervisor cannot act: %s%s", seccomp_why(data[0]),
+		 s->cfg.strict ? "; the program was not started" : "; the program runs without the policy");
+	svlog_note(&s->log, s->child, s->cfg.cmd ? s->cfg.cmd : "", note);
+	if (s->cfg.strict)
+		go = 0;
+	if (write(s->pair[0], &go, 1) < 0) {
+		/* the child is gone: its status tells */
+	}
+	return -1;
+}
+
 static void *serve(void *arg)
 {
 	struct sv *s = arg;
 	struct seccomp_notif n;
 	sigset_t all;
+	short ev;
 
 	/* signals are the main thread's (forwarded to CMD) */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	if (take_listener(s) < 0)
+		return NULL;
 	/* older kernels have no such flag: their wake-ups are only slower */
 	ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, (__u64)SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
-	for (;;) {
-		memset(&n, 0, sizeof n);
-		if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, &n) == 0) {
-			handle(s, &n);
+	/* polled with the stop: a RECV with no call pending would wait on,
+	 * and only cancellation could end it */
+	while (wait_readable(s, s->listener, &ev) == 0) {
+		if (!(ev & POLLIN)) {
+			/* POLLHUP: no process is left under the filter, and
+			 * none can come: the guard is not needed any more */
+			if (ev & POLLHUP)
+				sv_guard_let_go(s->guard > 0 ? s->guard_fd : -1);
+			if (ev & (POLLHUP | POLLERR | POLLNVAL))
+				break;
 			continue;
 		}
-		if (errno == EINTR)
-			continue;
-		if (errno != ENOENT)
+		memset(&n, 0, sizeof n);
+		if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, &n) == 0)
+			handle(s, &n);
+		else if (errno != EINTR && errno != ENOENT)
 			break;
-		/* ENOENT: the caller died before we took its call, or no process
-		 * is left under the filter (the wait ends then too) */
-		struct pollfd pf = {s->listener, POLLIN, 0};
-		if (poll(&pf, 1, 0) == 1 && (pf.revents & POLLHUP) && !(pf.revents & POLLIN))
-			break;
+		/* ENOENT: the caller died before we took its call */
 	}
 	return NULL;
 }
@@ -1198,51 +1283,40 @@ struct sv *sv_new(const struct sv_config *cfg)
 	s->cfg = *cfg;
 	s->listener = -1;
 	s->pair[0] = s->pair[1] = -1;
+	s->guard_pair[0] = s->guard_pair[1] = -1;
+	s->cmd_pidfd = -1;
 	s->parent = getpid();
 	s->gone.pidfd = -1;
-	if (svlog_open(&s->log, cfg->log, cfg->json) < 0) {
+	s->stop = -1;
+	if (svlog_open(&s->log, cfg->log, cfg->json, cfg->strict) < 0) {
 		free(s);
 		return NULL;
 	}
 	build_routes(cfg->policy, s->log.kind != 0, &s->routes);
+	/* built here, so that CMD's child only installs it */
+	s->filter_len = (unsigned short)sv_filter_build(&s->routes, s->filter);
 	if (read_file("/proc/self/status", status, sizeof status) > 0) {
 		status_field(status, "\nUid:", s->own_uid, sizeof s->own_uid);
 		status_field(status, "\nGid:", s->own_gid, sizeof s->own_gid);
 		status_field(status, "\nCapEff:", s->own_cap, sizeof s->own_cap);
 	}
 	s->own_netns = netns_of("/proc/self/ns/net");
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, s->pair) < 0) {
-		fprintf(stderr, "sockpolicy: socketpair: %s\n", strerror(errno));
+	s->stop = eventfd(0, EFD_CLOEXEC);
+	if (s->stop < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, s->pair) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, s->guard_pair) < 0) {
+		fprintf(stderr, "sockpolicy: cannot prepare the supervisor: %s\n", strerror(errno));
 		sv_free(s);
 		return NULL;
 	}
 	return s;
 }
 
-int sv_child(struct sv *s)
+static int send_listener(int sock, int listener, char err)
 {
-	struct sock_filter f[SV_FILTER_MAX];
-	struct sock_fprog prog = {0, f};
-	char data[1] = {0}, cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	char data[1] = {err}, cbuf[CMSG_SPACE(sizeof(int))] = {0};
 	struct iovec iov = {data, 1};
 	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-	int listener = -1, err = 0;
 
-	/* the supervisor's death is ours: never run with calls answered ENOSYS */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != s->parent)
-		_exit(125);
-	close(s->pair[0]);
-	prog.len = (unsigned short)sv_filter_build(&s->routes, f);
-	if (prog.len == 0)
-		err = E2BIG;
-	else if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		err = errno;
-	else
-		listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-					SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog);
-	if (listener < 0 && !err)
-		err = errno;
 	if (listener >= 0) {
 		struct cmsghdr *c;
 		msg.msg_control = cbuf;
@@ -1252,76 +1326,83 @@ int sv_child(struct sv *s)
 		c->cmsg_type = SCM_RIGHTS;
 		c->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(c), &listener, sizeof(int));
-	} else {
-		data[0] = (char)err;
 	}
-	if (sendmsg(s->pair[1], &msg, 0) < 0)
-		_exit(125);
-	if (listener >= 0)
-		close(listener);
-	/* the parent's word: go on (supervised or not), or stop (--strict) */
-	ssize_t n;
-	do
-		n = read(s->pair[1], data, 1);
-	while (n < 0 && errno == EINTR);
-	close(s->pair[1]);
-	return n == 1 && data[0] == 1 ? 0 : -1;
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -1 : 0;
 }
 
-static const char *seccomp_why(int err)
+int sv_child(struct sv *s)
 {
-	switch (err) {
-	case EBUSY: return "a seccomp notifier already supervises this process (a container runtime, another sockpolicy)";
-	case EINVAL: return "this kernel has no SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (Linux 5.19 or later is needed)";
-	case EACCES:
-	case EPERM: return "seccomp filters are not allowed here";
-	case E2BIG: return "the policy names too many options for the filter";
-	default: return strerror(err);
+	struct sock_fprog prog = {s->filter_len, s->filter};
+	int listener = -1, err = 0;
+	char word = 0;
+	ssize_t n;
+
+	/* the supervisor's death is ours: never run with calls answered ENOSYS */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != s->parent)
+		_exit(125);
+	close(s->pair[0]);
+	close(s->guard_pair[0]);
+	if (prog.len == 0)
+		err = E2BIG;
+	else if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		err = errno;
+	else
+		listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+					SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog);
+	if (listener < 0 && !err)
+		err = errno;
+	/* the guard's copy first: once it sits in the guard's socket, our
+	 * parent's death no longer leaves CMD's calls without a listener
+	 * (the guard kills their callers); it may be gone (no guard) */
+	if (listener >= 0)
+		send_listener(s->guard_pair[1], listener, 0);
+	close(s->guard_pair[1]);
+	if (send_listener(s->pair[1], listener, (char)err) < 0)
+		_exit(125);
+	if (listener >= 0) {
+		/* no word to wait for: the serving thread takes the listener
+		 * while CMD starts, and CMD's calls wait for it */
+		close(listener);
+		close(s->pair[1]);
+		return 0;
 	}
+	/* cannot act: the parent's warning comes before anything CMD says;
+	 * its word is go on, or stop (--strict) */
+	do
+		n = read(s->pair[1], &word, 1);
+	while (n < 0 && errno == EINTR);
+	close(s->pair[1]);
+	return n == 1 && word == 1 ? 0 : -1;
 }
 
 int sv_parent(struct sv *s, pid_t child)
 {
-	char data[1] = {0}, cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = {data, 1};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-	struct cmsghdr *c;
-	ssize_t n;
-	char go = 1;
-
 	close(s->pair[1]);
 	s->pair[1] = -1;
-	do
-		n = recvmsg(s->pair[0], &msg, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0)
-		return 0; /* the child died before it got there: its status tells */
-	c = CMSG_FIRSTHDR(&msg);
-	if (c && c->cmsg_type == SCM_RIGHTS)
-		memcpy(&s->listener, CMSG_DATA(c), sizeof(int));
-	if (s->listener < 0) {
-		char note[512];
-		fprintf(stderr, "sockpolicy: %s: the supervisor cannot act: %s%s\n", s->cfg.strict ? "error" : "warning",
-			seccomp_why(data[0]), s->cfg.strict ? "" : "; the program runs without the policy");
-		snprintf(note, sizeof note, "the supervisor cannot act: %s%s", seccomp_why(data[0]),
-			 s->cfg.strict ? "; the program was not started" : "; the program runs without the policy");
-		svlog_note(&s->log, child, s->cfg.cmd ? s->cfg.cmd : "", note);
-		if (s->cfg.strict)
-			go = 0;
-	} else {
-		/* the guard forks first, while this process has one thread */
-		s->guard = sv_guard_start(s->listener, child, &s->guard_fd);
-		if (pthread_create(&s->thread, NULL, serve, s) == 0) {
-			s->serving = 1;
-		} else {
-			fprintf(stderr, "sockpolicy: cannot start the supervisor: %s\n", strerror(errno));
-			go = 0;
-		}
+	close(s->guard_pair[1]);
+	s->guard_pair[1] = -1;
+	s->child = child;
+	/* while it is our unreaped child, the number is surely CMD's */
+	s->cmd_pidfd = sv_pidfd_open(child);
+	/* the guard and the serving thread start while the child installs
+	 * its filter; the guard forks first, while this process has one
+	 * thread */
+	s->guard = sv_guard_start(s->guard_pair[0], child, s->cmd_pidfd, &s->guard_fd);
+	close(s->guard_pair[0]);
+	s->guard_pair[0] = -1;
+	errno = pthread_create(&s->thread, NULL, serve, s);
+	if (errno == 0) {
+		s->serving = 1;
+		return 0;
 	}
-	if (write(s->pair[0], &go, 1) < 0) {
-		/* the child is gone: its status tells */
-	}
-	return go ? 0 : -1;
+	fprintf(stderr, "sockpolicy: cannot start the supervisor: %s\n", strerror(errno));
+	/* nothing would serve CMD's calls */
+	if (s->cmd_pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, s->cmd_pidfd, SIGKILL, NULL, 0);
+	else
+		kill(child, SIGKILL);
+	return -1;
 }
 
 void sv_wait_done(struct sv *s)
@@ -1348,15 +1429,25 @@ void sv_free(struct sv *s)
 	if (!s)
 		return;
 	if (s->serving) {
-		pthread_cancel(s->thread);
+		uint64_t one = 1;
+		if (write(s->stop, &one, sizeof one) < 0) {
+			/* an eventfd below its maximum: cannot fail */
+		}
 		pthread_join(s->thread, NULL);
 	}
 	sv_guard_release(s->guard, s->guard_fd);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
 		if (s->pair[i] >= 0)
 			close(s->pair[i]);
+		if (s->guard_pair[i] >= 0)
+			close(s->guard_pair[i]);
+	}
 	if (s->listener >= 0)
 		close(s->listener);
+	if (s->cmd_pidfd >= 0)
+		close(s->cmd_pidfd);
+	if (s->stop >= 0)
+		close(s->stop);
 	for (unsigned i = 0; i < NPROC; i++)
 		while (s->procs[i]) {
 			struct proc *p = s->procs[i];

@@ -44,6 +44,18 @@ void sv_end_orphans(struct sv *s);
 pid_t sv_guard_pid(const struct sv *s);
 void sv_free(struct sv *s);
 
+enum {
+	SV_SPAWN_SUBREAPER = 1, /* audit: CMD's orphans come to us (PR_SET_CHILD_SUBREAPER) */
+	SV_SPAWN_SERVE_ALL = 2, /* run: serve until no process under the filter is left (sv_wait_done) */
+};
+/* Runs CMD as our child, under SV (NULL: as it is), forwarding SIGINT,
+ * SIGTERM, SIGHUP and SIGQUIT to it while it runs.  Returns its exit
+ * status (128+N for a signal N), 125 for our own failure, 126/127 after a
+ * message when it cannot run; *STARTED tells whether it ran.  Its pid is
+ * not reaped until forwarding stops, so that a late signal never reaches
+ * a number reused meanwhile. */
+int sv_spawn(char *const cmd[], struct sv *sv, unsigned flags, int *started);
+
 /* Runs CMD supervised, forwarding SIGINT, SIGTERM, SIGHUP and SIGQUIT, and
  * returns its exit status (128+N for a signal), 125 for our own failure,
  * 126/127 when it cannot run. */
