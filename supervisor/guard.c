@@ -260,30 +260,73 @@ static void kill_callers(int listener)
 	}
 }
 
-/* The listener CMD's child sent on SOCK, or -1 (it could not make one,
- * or died first). */
-static int receive_listener(int sock, int flags)
-{
-	char data[1], cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = {data, 1};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-	struct cmsghdr *c;
-	int fd = -1;
-	ssize_t n;
+/* What CMD's child sends the guard: its pid, then as descriptors its
+ * pidfd and the listener (absent when it could not make one). */
+struct guard_msg {
+	pid_t cmd;
+	int has_pidfd, has_listener;
+};
 
-	do
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | flags);
-	while (n < 0 && errno == EINTR);
-	c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
-	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-		memcpy(&fd, CMSG_DATA(c), sizeof fd);
-	return fd;
+void sv_guard_send(int sock, pid_t cmd, int pidfd, int listener)
+{
+	struct guard_msg m = {cmd, pidfd >= 0, listener >= 0};
+	int fds[2], n = 0;
+	char cbuf[CMSG_SPACE(sizeof fds)] = {0};
+	struct iovec iov = {&m, sizeof m};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+
+	if (pidfd >= 0)
+		fds[n++] = pidfd;
+	if (listener >= 0)
+		fds[n++] = listener;
+	if (n) {
+		struct cmsghdr *c;
+		msg.msg_control = cbuf;
+		msg.msg_controllen = CMSG_SPACE(n * sizeof(int));
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(n * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, n * sizeof(int));
+	}
+	if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) {
+		/* no guard (it could not be started): CMD still dies with us
+		 * by its parent-death signal */
+	}
 }
 
-static void guard_main(int sock, int done, pid_t cmd, int cmd_pidfd)
+/* The message of CMD's child on SOCK: 0, or -1 when none came. */
+static int guard_receive(int sock, int flags, pid_t *cmd, int *pidfd, int *listener)
+{
+	struct guard_msg m;
+	int fds[2] = {-1, -1}, n = 0;
+	char cbuf[CMSG_SPACE(sizeof fds)];
+	struct iovec iov = {&m, sizeof m};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+	struct cmsghdr *c;
+	ssize_t got;
+
+	do
+		got = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | flags);
+	while (got < 0 && errno == EINTR);
+	if (got != (ssize_t)sizeof m)
+		return -1;
+	c = CMSG_FIRSTHDR(&msg);
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+		n = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		memcpy(fds, CMSG_DATA(c), (n > 2 ? 2 : n) * sizeof(int));
+	}
+	*cmd = m.cmd;
+	*pidfd = m.has_pidfd ? fds[0] : -1;
+	*listener = m.has_listener ? fds[m.has_pidfd] : -1;
+	return 0;
+}
+
+static void guard_main(int sock, int done)
 {
 	struct pollfd pf[2] = {{done, POLLIN, 0}, {sock, POLLIN, 0}};
-	int listener = -1;
+	int listener = -1, cmd_pidfd = -1;
+	pid_t cmd = 0;
 	char c;
 
 	for (;;) {
@@ -293,8 +336,8 @@ static void guard_main(int sock, int done, pid_t cmd, int cmd_pidfd)
 			break;
 		}
 		if (pf[1].revents) {
-			listener = receive_listener(sock, 0);
-			pf[1].fd = -1; /* one message: the listener, or none */
+			guard_receive(sock, 0, &cmd, &cmd_pidfd, &listener);
+			pf[1].fd = -1; /* one message */
 			continue;
 		}
 		if (pf[0].revents)
@@ -307,15 +350,15 @@ static void guard_main(int sock, int done, pid_t cmd, int cmd_pidfd)
 	if (n == 1)
 		return;
 	/* sockpolicy died: CMD and its tree go first */
-	if (listener < 0 && pf[1].fd >= 0)
-		listener = receive_listener(sock, MSG_DONTWAIT);
+	if (pf[1].fd >= 0)
+		guard_receive(sock, MSG_DONTWAIT, &cmd, &cmd_pidfd, &listener);
 	if (cmd_pidfd >= 0)
 		sv_kill_tree(cmd, cmd_pidfd, 0);
 	if (listener >= 0)
 		kill_callers(listener);
 }
 
-pid_t sv_guard_start(int sock, pid_t cmd, int cmd_pidfd, int *done_fd)
+pid_t sv_guard_start(int sock, int *done_fd)
 {
 	int p[2];
 	pid_t pid;
@@ -340,7 +383,7 @@ pid_t sv_guard_start(int sock, pid_t cmd, int cmd_pidfd, int *done_fd)
 		signal(SIGPIPE, SIG_IGN);
 		close(p[1]);
 		prctl(PR_SET_NAME, "sockpolicy-guard");
-		guard_main(sock, p[0], cmd, cmd_pidfd);
+		guard_main(sock, p[0]);
 		_exit(0);
 	}
 	close(p[0]);

@@ -5,10 +5,12 @@
 
 #include <sys/types.h>
 
-/* Forks the guard, which takes the listener CMD's child sends on SOCK and
- * watches this process; CMD_PIDFD is CMD (pid CMD), killed first if this
- * process dies.  Returns the guard's pid and *DONE_FD, or -1. */
-pid_t sv_guard_start(int sock, pid_t cmd, int cmd_pidfd, int *done_fd);
+/* Forks the guard, which takes what CMD's child sends on SOCK and
+ * watches this process.  Returns the guard's pid and *DONE_FD, or -1. */
+pid_t sv_guard_start(int sock, int *done_fd);
+/* In CMD's child, before exec: CMD's pid and PIDFD (killed first if we
+ * die) and the LISTENER (-1: none) to the guard's SOCK. */
+void sv_guard_send(int sock, pid_t cmd, int pidfd, int listener);
 /* Kills every child of this process but GUARD (the daemons CMD left to
  * a subreaper), each with its tree, and reaps them. */
 void sv_kill_orphans(pid_t guard);

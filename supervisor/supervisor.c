@@ -80,7 +80,6 @@ struct sv {
 	struct sv_routes routes;
 	struct svlog log;
 	pid_t parent;
-	int pair[2];
 	int listener;
 	pthread_t thread;
 	int serving;
@@ -95,10 +94,10 @@ struct sv {
 	struct proc gone; /* a process that ended while we served it */
 	pid_t guard;      /* guard.c: kills CMD's tree if we die */
 	int guard_fd;
-	int guard_pair[2]; /* CMD's child sends the guard its copy of the listener */
+	int guard_pair[2]; /* CMD's child sends the guard CMD's pidfd and the listener */
 	pid_t child;
-	int cmd_pidfd;
 	int stop;          /* an eventfd: sv_free ends the serving thread */
+	int ready;         /* an eventfd: CMD's child has made the listener (or could not) */
 	struct sock_filter filter[SV_FILTER_MAX];
 	unsigned short filter_len; /* 0: too long */
 };
@@ -1197,42 +1196,17 @@ static int wait_readable(struct sv *s, int fd, short *revents)
 	}
 }
 
-/* The listener from CMD's child, which sends it and execs CMD without
- * waiting.  When it could not make one, says why, then tells the child
- * to go on (or, with --strict, that it does not start: it exits 125). */
-static int take_listener(struct sv *s)
+/* Said by CMD's child, which shares our memory and holds us stopped
+ * (sv_spawn's clone): before anything CMD says. */
+static void cannot_act(struct sv *s, int err)
 {
-	char data[1] = {0}, cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = {data, 1};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-	struct cmsghdr *c;
-	char note[512], go = 1;
-	short ev;
-	ssize_t n;
+	char note[512];
 
-	if (wait_readable(s, s->pair[0], &ev) < 0)
-		return -1;
-	do
-		n = recvmsg(s->pair[0], &msg, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0)
-		return -1; /* the child died before it got there: its status tells */
-	c = CMSG_FIRSTHDR(&msg);
-	if (c && c->cmsg_type == SCM_RIGHTS)
-		memcpy(&s->listener, CMSG_DATA(c), sizeof(int));
-	if (s->listener >= 0)
-		return 0;
 	fprintf(stderr, "sockpolicy: %s: the supervisor cannot act: %s%s\n", s->cfg.strict ? "error" : "warning",
-		seccomp_why(data[0]), s->cfg.strict ? "" : "; the program runs without the policy");
-	snprintf(note, sizeof note, "the supervisor cannot act: %s%s", seccomp_why(data[0]),
+		seccomp_why(err), s->cfg.strict ? "" : "; the program runs without the policy");
+	snprintf(note, sizeof note, "the supervisor cannot act: %s%s", seccomp_why(err),
 		 s->cfg.strict ? "; the program was not started" : "; the program runs without the policy");
-	svlog_note(&s->log, s->child, s->cfg.cmd ? s->cfg.cmd : "", note);
-	if (s->cfg.strict)
-		go = 0;
-	if (write(s->pair[0], &go, 1) < 0) {
-		/* the child is gone: its status tells */
-	}
-	return -1;
+	svlog_note(&s->log, getpid(), s->cfg.cmd ? s->cfg.cmd : "", note);
 }
 
 static void *serve(void *arg)
@@ -1245,7 +1219,9 @@ static void *serve(void *arg)
 	/* signals are the main thread's (forwarded to CMD) */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	if (take_listener(s) < 0)
+	/* up before CMD's child exists: its exec may be a routed call, made
+	 * while its parent waits for that exec (sv_spawn) */
+	if (wait_readable(s, s->ready, &ev) < 0 || s->listener < 0)
 		return NULL;
 	/* older kernels have no such flag: their wake-ups are only slower */
 	ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, (__u64)SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
@@ -1282,12 +1258,10 @@ struct sv *sv_new(const struct sv_config *cfg)
 		return NULL;
 	s->cfg = *cfg;
 	s->listener = -1;
-	s->pair[0] = s->pair[1] = -1;
 	s->guard_pair[0] = s->guard_pair[1] = -1;
-	s->cmd_pidfd = -1;
 	s->parent = getpid();
 	s->gone.pidfd = -1;
-	s->stop = -1;
+	s->stop = s->ready = -1;
 	if (svlog_open(&s->log, cfg->log, cfg->json, cfg->strict) < 0) {
 		free(s);
 		return NULL;
@@ -1302,47 +1276,37 @@ struct sv *sv_new(const struct sv_config *cfg)
 	}
 	s->own_netns = netns_of("/proc/self/ns/net");
 	s->stop = eventfd(0, EFD_CLOEXEC);
-	if (s->stop < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, s->pair) < 0 ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, s->guard_pair) < 0) {
+	s->ready = eventfd(0, EFD_CLOEXEC);
+	if (s->stop < 0 || s->ready < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, s->guard_pair) < 0) {
 		fprintf(stderr, "sockpolicy: cannot prepare the supervisor: %s\n", strerror(errno));
 		sv_free(s);
 		return NULL;
 	}
-	return s;
-}
-
-static int send_listener(int sock, int listener, char err)
-{
-	char data[1] = {err}, cbuf[CMSG_SPACE(sizeof(int))] = {0};
-	struct iovec iov = {data, 1};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-
-	if (listener >= 0) {
-		struct cmsghdr *c;
-		msg.msg_control = cbuf;
-		msg.msg_controllen = sizeof cbuf;
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &listener, sizeof(int));
+	/* the guard is up before CMD exists, forked while this process has
+	 * one thread: CMD never runs a moment without a listener-holder
+	 * that kills it if we die */
+	s->guard = sv_guard_start(s->guard_pair[0], &s->guard_fd);
+	close(s->guard_pair[0]);
+	s->guard_pair[0] = -1;
+	errno = pthread_create(&s->thread, NULL, serve, s);
+	if (errno) {
+		fprintf(stderr, "sockpolicy: cannot start the supervisor: %s\n", strerror(errno));
+		sv_free(s);
+		return NULL;
 	}
-	return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -1 : 0;
+	s->serving = 1;
+	return s;
 }
 
 int sv_child(struct sv *s)
 {
 	struct sock_fprog prog = {s->filter_len, s->filter};
-	int listener = -1, err = 0;
-	char word = 0;
-	ssize_t n;
+	int listener = -1, err = 0, self;
 
 	/* the supervisor's death is ours: never run with calls answered ENOSYS */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != s->parent)
 		_exit(125);
-	close(s->pair[0]);
-	close(s->guard_pair[0]);
 	if (prog.len == 0)
 		err = E2BIG;
 	else if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
@@ -1352,61 +1316,46 @@ int sv_child(struct sv *s)
 					SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog);
 	if (listener < 0 && !err)
 		err = errno;
-	/* the guard's copy first: once it sits in the guard's socket, our
-	 * parent's death no longer leaves CMD's calls without a listener
-	 * (the guard kills their callers); it may be gone (no guard) */
-	if (listener >= 0)
-		send_listener(s->guard_pair[1], listener, 0);
-	close(s->guard_pair[1]);
-	if (send_listener(s->pair[1], listener, (char)err) < 0)
-		_exit(125);
-	if (listener >= 0) {
-		/* no word to wait for: the serving thread takes the listener
-		 * while CMD starts, and CMD's calls wait for it */
-		close(listener);
-		close(s->pair[1]);
-		return 0;
+	/* the guard's copies before exec: CMD itself, and the listener, held
+	 * in the guard's socket once sent (the guard may be gone: no guard) */
+	self = sv_pidfd_open(getpid());
+	sv_guard_send(s->guard_pair[1], getpid(), self, listener);
+	if (self >= 0)
+		close(self);
+	/* close-on-exec, in the descriptor table we share with the parent:
+	 * the serving thread's from now on */
+	s->listener = listener;
+	if (write(s->ready, &(uint64_t){1}, sizeof(uint64_t)) < 0) {
+		/* an eventfd below its maximum: cannot fail */
 	}
-	/* cannot act: the parent's warning comes before anything CMD says;
-	 * its word is go on, or stop (--strict) */
-	do
-		n = read(s->pair[1], &word, 1);
-	while (n < 0 && errno == EINTR);
-	close(s->pair[1]);
-	return n == 1 && word == 1 ? 0 : -1;
+	if (listener >= 0)
+		return 0;
+	cannot_act(s, err);
+	return s->cfg.strict ? -1 : 0;
 }
 
 int sv_parent(struct sv *s, pid_t child)
 {
-	close(s->pair[1]);
-	s->pair[1] = -1;
 	close(s->guard_pair[1]);
 	s->guard_pair[1] = -1;
 	s->child = child;
-	/* while it is our unreaped child, the number is surely CMD's */
-	s->cmd_pidfd = sv_pidfd_open(child);
-	/* the guard and the serving thread start while the child installs
-	 * its filter; the guard forks first, while this process has one
-	 * thread */
-	s->guard = sv_guard_start(s->guard_pair[0], child, s->cmd_pidfd, &s->guard_fd);
-	close(s->guard_pair[0]);
-	s->guard_pair[0] = -1;
-	errno = pthread_create(&s->thread, NULL, serve, s);
-	if (errno == 0) {
-		s->serving = 1;
-		return 0;
+	/* the serving thread ended by itself when there is no listener */
+	return s->listener < 0 && s->cfg.strict ? -1 : 0;
+}
+
+/* Ends the serving thread now, whatever it waits for. */
+static void stop_serving(struct sv *s)
+{
+	if (write(s->stop, &(uint64_t){1}, sizeof(uint64_t)) < 0) {
+		/* an eventfd below its maximum: cannot fail */
 	}
-	fprintf(stderr, "sockpolicy: cannot start the supervisor: %s\n", strerror(errno));
-	/* nothing would serve CMD's calls */
-	if (s->cmd_pidfd >= 0)
-		syscall(SYS_pidfd_send_signal, s->cmd_pidfd, SIGKILL, NULL, 0);
-	else
-		kill(child, SIGKILL);
-	return -1;
 }
 
 void sv_wait_done(struct sv *s)
 {
+	/* no child was started: no listener will come */
+	if (s->serving && !s->child)
+		stop_serving(s);
 	if (s->serving) {
 		pthread_join(s->thread, NULL);
 		s->serving = 0;
@@ -1429,25 +1378,19 @@ void sv_free(struct sv *s)
 	if (!s)
 		return;
 	if (s->serving) {
-		uint64_t one = 1;
-		if (write(s->stop, &one, sizeof one) < 0) {
-			/* an eventfd below its maximum: cannot fail */
-		}
+		stop_serving(s);
 		pthread_join(s->thread, NULL);
 	}
 	sv_guard_release(s->guard, s->guard_fd);
-	for (int i = 0; i < 2; i++) {
-		if (s->pair[i] >= 0)
-			close(s->pair[i]);
+	for (int i = 0; i < 2; i++)
 		if (s->guard_pair[i] >= 0)
 			close(s->guard_pair[i]);
-	}
 	if (s->listener >= 0)
 		close(s->listener);
-	if (s->cmd_pidfd >= 0)
-		close(s->cmd_pidfd);
 	if (s->stop >= 0)
 		close(s->stop);
+	if (s->ready >= 0)
+		close(s->ready);
 	for (unsigned i = 0; i < NPROC; i++)
 		while (s->procs[i]) {
 			struct proc *p = s->procs[i];

@@ -3,8 +3,9 @@
  * which executes the engine's verdicts on CMD's sockets from outside
  * (pidfd_getfd, SECCOMP_IOCTL_NOTIF_ADDFD) and writes the log's records.
  *
- * Use: sv_new before fork; sv_child in the child, right before exec;
- * sv_parent in the parent after fork; sv_wait_done once CMD has ended
+ * Use: sv_new (the guard and the serving thread start); sv_spawn runs
+ * CMD (sv_child in its child, which shares our memory and descriptors
+ * until it execs, sv_parent after); sv_wait_done once CMD has ended
  * (run: until no process under the filter is left); sv_free. */
 #ifndef SOCKPOLICY_SUPERVISOR_H
 #define SOCKPOLICY_SUPERVISOR_H
@@ -24,15 +25,20 @@ struct sv_config {
 
 struct sv;
 
-/* NULL after a message on stderr (a log that cannot be opened). */
+/* NULL after a message on stderr (a log that cannot be opened, no thread
+ * or process to be had).  Forks the guard and starts the serving thread,
+ * which waits for the listener. */
 struct sv *sv_new(const struct sv_config *cfg);
-/* In the child: no_new_privs, the filter, the listener handed to the
- * parent, death with the parent.  Returns 0 to exec CMD; -1 when CMD must
- * not start (--strict and the filter could not be installed). */
+/* In CMD's child, sharing our memory and descriptor table (sv_spawn's
+ * clone): no_new_privs, the filter, the listener left in the shared table
+ * for the serving thread and sent to the guard, death with the parent.
+ * Says itself when the supervisor cannot act.  Returns 0 to exec CMD; -1
+ * when CMD must not start (--strict and the filter could not be
+ * installed). */
 int sv_child(struct sv *s);
-/* In the parent: takes the listener and starts serving.  Returns 0 (CMD
+/* In the parent once the child has exec'd (or ended).  Returns 0 (CMD
  * runs, supervised or, after a warning, not), or -1 when --strict stops
- * it (a message said why). */
+ * it. */
 int sv_parent(struct sv *s, pid_t child);
 /* After CMD ended: serves until no process under the filter is left. */
 void sv_wait_done(struct sv *s);

@@ -321,40 +321,39 @@ SH
 	assert_eq "$output" "reused=1 alive=1"
 }
 
-# sv_free while the serving thread waits for a call (a process is still
-# under the filter): the thread is stopped, not cancelled; the driver is
-# built from the supervisor's own objects.
+# sv_free while the serving thread waits for a call (a process CMD left
+# is still under the filter): the thread is stopped, not cancelled; the
+# driver is built from the supervisor's own objects.
 @test "the supervisor is freed while its thread still serves: it stops at once, cleanly" {
 	cat >drv.c <<'C'
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include "supervisor/supervisor.h"
 int main(void)
 {
 	struct sp_policy p;
 	struct sp_error err;
+	char *cmd[] = {"sh", "-c", "sleep 20 & echo $! >daemon.pid", NULL};
+	int started;
 	sp_policy_init(&p);
 	if (sp_policy_parse(&p, "SO_KEEPALIVE=1", 14, &err) != 0)
 		return 2;
 	struct sv_config cfg = {&p, NULL, 0, 0, "drv"};
 	struct sv *s = sv_new(&cfg);
-	pid_t pid = fork();
-	if (pid == 0) {
-		if (sv_child(s) < 0)
-			_exit(125);
-		pause(); /* under the filter, no call made */
-		_exit(0);
-	}
-	if (sv_parent(s, pid) < 0)
+	/* CMD ends; the sleep it left is still under the filter, served */
+	if (!s || sv_spawn(cmd, s, 0, &started) != 0 || !started)
 		return 3;
-	usleep(200000);
 	sv_free(s);
 	printf("freed\n");
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	FILE *f = fopen("daemon.pid", "r");
+	int daemon = 0;
+	if (f && fscanf(f, "%d", &daemon) == 1 && daemon > 0)
+		kill(daemon, SIGKILL);
+	if (f)
+		fclose(f);
 	sp_policy_free(&p);
 	return 0;
 }
