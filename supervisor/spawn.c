@@ -74,8 +74,6 @@ static int child_main(void *arg)
 	_exit(exec_status(err));
 }
 
-static char child_stack[256 * 1024] __attribute__((aligned(64)));
-
 int sv_spawn(char *const cmd[], struct sv *sv, unsigned flags, int *started)
 {
 	struct sigaction act = {.sa_sigaction = forward, .sa_flags = SA_SIGINFO | SA_RESTART};
@@ -120,6 +118,9 @@ int sv_spawn(char *const cmd[], struct sv *sv, unsigned flags, int *started)
 		pinned = sched_setaffinity(0, sizeof here, &here) == 0;
 	}
 	struct child_args args = {cmd, sv, pipefd[1], old, &saved, pinned ? &cpus : NULL};
+	/* the child's stack is a part of ours we do not use while it runs
+	 * (a sanitizer then still knows it for a stack) */
+	char child_stack[128 * 1024] __attribute__((aligned(64)));
 	pid = clone(child_main, child_stack + sizeof child_stack, CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD,
 		    &args);
 	if (pinned)
