@@ -18,6 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/eventfd.h>
+#include <sys/fsuid.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -72,7 +75,6 @@ struct sv {
 	struct sv_routes routes;
 	struct svlog log;
 	pid_t parent;
-	int pair[2];
 	int listener;
 	pthread_t thread;
 	int serving;
@@ -88,6 +90,12 @@ struct sv {
 	struct proc gone; /* a process that ended while we served it */
 	pid_t guard;      /* guard.c: kills CMD's tree if we die */
 	int guard_fd;
+	int guard_pair[2]; /* CMD's child sends the guard CMD's pidfd and the listener */
+	pid_t child;
+	int stop;          /* an eventfd: sv_free ends the serving thread */
+	int ready;         /* an eventfd: CMD's child has made the listener (or could not) */
+	struct sock_filter filter[SV_FILTER_MAX];
+	unsigned short filter_len; /* 0: too long */
 };
 
 /* ---- routes: what the policy needs to see ---- */
@@ -1242,118 +1250,6 @@ static void handle(struct sv *s, struct seccomp_notif *n)
 #define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP 1
 #endif
 
-static void *serve(void *arg)
-{
-	struct sv *s = arg;
-	struct seccomp_notif n;
-	sigset_t all;
-
-	/* signals are the main thread's (forwarded to CMD) */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	/* older kernels have no such flag: their wake-ups are only slower */
-	ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, (__u64)SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
-	for (;;) {
-		memset(&n, 0, sizeof n);
-		if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, &n) == 0) {
-			handle(s, &n);
-			continue;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno != ENOENT)
-			break;
-		/* ENOENT: the caller died before we took its call, or no process
-		 * is left under the filter (the wait ends then too) */
-		struct pollfd pf = {s->listener, POLLIN, 0};
-		if (poll(&pf, 1, 0) == 1 && (pf.revents & POLLHUP) && !(pf.revents & POLLIN))
-			break;
-	}
-	return NULL;
-}
-
-/* ---- start-up ---- */
-
-struct sv *sv_new(const struct sv_config *cfg)
-{
-	struct sv *s = calloc(1, sizeof *s);
-	char status[4096];
-
-	if (!s)
-		return NULL;
-	s->cfg = *cfg;
-	s->listener = -1;
-	s->pair[0] = s->pair[1] = -1;
-	s->parent = getpid();
-	s->gone.pidfd = -1;
-	if (svlog_open(&s->log, cfg->log, cfg->json) < 0) {
-		free(s);
-		return NULL;
-	}
-	build_routes(cfg->policy, s->log.kind != 0, &s->routes);
-	if (read_file("/proc/self/status", status, sizeof status) > 0) {
-		status_field(status, "\nUid:", s->own_uid, sizeof s->own_uid);
-		status_field(status, "\nGid:", s->own_gid, sizeof s->own_gid);
-		status_field(status, "\nCapEff:", s->own_cap, sizeof s->own_cap);
-	}
-	s->own_netns = netns_of("/proc/self/ns/net");
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, s->pair) < 0) {
-		fprintf(stderr, "sockpolicy: socketpair: %s\n", strerror(errno));
-		sv_free(s);
-		return NULL;
-	}
-	return s;
-}
-
-int sv_child(struct sv *s)
-{
-	struct sock_filter f[SV_FILTER_MAX];
-	struct sock_fprog prog = {0, f};
-	char data[1] = {0}, cbuf[CMSG_SPACE(sizeof(int))] = {0};
-	struct iovec iov = {data, 1};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-	int listener = -1, err = 0;
-
-	/* the supervisor's death is ours: never run with calls answered ENOSYS */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != s->parent)
-		_exit(125);
-	close(s->pair[0]);
-	prog.len = (unsigned short)sv_filter_build(&s->routes, f);
-	if (prog.len == 0)
-		err = E2BIG;
-	else if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		err = errno;
-	else
-		listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-					SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog);
-	if (listener < 0 && !err)
-		err = errno;
-	if (listener >= 0) {
-		struct cmsghdr *c;
-		msg.msg_control = cbuf;
-		msg.msg_controllen = sizeof cbuf;
-		c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &listener, sizeof(int));
-	} else {
-		data[0] = (char)err;
-	}
-	if (sendmsg(s->pair[1], &msg, 0) < 0)
-		_exit(125);
-	if (listener >= 0)
-		close(listener);
-	/* the parent's word: go on (supervised or not), or stop (--strict) */
-	ssize_t n;
-	do
-		n = read(s->pair[1], data, 1);
-	while (n < 0 && errno == EINTR);
-	close(s->pair[1]);
-	return n == 1 && data[0] == 1 ? 0 : -1;
-}
-
 static const char *seccomp_why(int err)
 {
 	switch (err) {
@@ -1366,52 +1262,216 @@ static const char *seccomp_why(int err)
 	}
 }
 
+/* Waits for FD to be readable, or for sv_free's stop; 0 when FD is
+ * (or hung up), -1 to stop. */
+static int wait_readable(struct sv *s, int fd, short *revents)
+{
+	struct pollfd pf[2] = {{fd, POLLIN, 0}, {s->stop, POLLIN, 0}};
+
+	for (;;) {
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (pf[1].revents)
+			return -1;
+		*revents = pf[0].revents;
+		return 0;
+	}
+}
+
+/* Said by CMD's child, which shares our memory and holds us stopped
+ * (sv_spawn's clone): before anything CMD says. */
+static void cannot_act(struct sv *s, int err)
+{
+	char note[512];
+
+	fprintf(stderr, "sockpolicy: %s: the supervisor cannot act: %s%s\n", s->cfg.strict ? "error" : "warning",
+		seccomp_why(err), s->cfg.strict ? "" : "; the program runs without the policy");
+	snprintf(note, sizeof note, "the supervisor cannot act: %s%s", seccomp_why(err),
+		 s->cfg.strict ? "; the program was not started" : "; the program runs without the policy");
+	svlog_note(&s->log, getpid(), s->cfg.cmd ? s->cfg.cmd : "", note);
+}
+
+static void *serve(void *arg)
+{
+	struct sv *s = arg;
+	struct seccomp_notif n;
+	sigset_t all;
+	short ev;
+
+	/* signals are the main thread's (forwarded to CMD) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	/* up before CMD's child exists: its exec may be a routed call, made
+	 * while its parent waits for that exec (sv_spawn) */
+	if (wait_readable(s, s->ready, &ev) < 0 || s->listener < 0)
+		return NULL;
+	/* older kernels have no such flag: their wake-ups are only slower */
+	ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, (__u64)SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+	/* polled with the stop: a RECV with no call pending would wait on,
+	 * and only cancellation could end it */
+	while (wait_readable(s, s->listener, &ev) == 0) {
+		if (!(ev & POLLIN)) {
+			/* POLLHUP: no process is left under the filter, and
+			 * none can come: the guard is not needed any more */
+			if (ev & POLLHUP)
+				sv_guard_let_go(s->guard > 0 ? s->guard_fd : -1);
+			if (ev & (POLLHUP | POLLERR | POLLNVAL))
+				break;
+			continue;
+		}
+		memset(&n, 0, sizeof n);
+		if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, &n) == 0)
+			handle(s, &n);
+		else if (errno != EINTR && errno != ENOENT)
+			break;
+		/* ENOENT: the caller died before we took its call */
+	}
+	return NULL;
+}
+
+/* ---- start-up ---- */
+
+/* Our Uid:, Gid: and CapEff: as /proc/PID/status shows them, from the
+ * system calls (reading our own status file costs tens of microseconds of
+ * start-up). */
+static void own_credentials(struct sv *s)
+{
+	struct __user_cap_header_struct head = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct caps[2];
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+
+	if (getresuid(&ru, &eu, &su) == 0)
+		snprintf(s->own_uid, sizeof s->own_uid, "\t%u\t%u\t%u\t%u", (unsigned)ru, (unsigned)eu, (unsigned)su,
+			 (unsigned)setfsuid((uid_t)-1));
+	if (getresgid(&rg, &eg, &sg) == 0)
+		snprintf(s->own_gid, sizeof s->own_gid, "\t%u\t%u\t%u\t%u", (unsigned)rg, (unsigned)eg, (unsigned)sg,
+			 (unsigned)setfsgid((gid_t)-1));
+	if (syscall(SYS_capget, &head, caps) == 0)
+		snprintf(s->own_cap, sizeof s->own_cap, "\t%08x%08x", caps[1].effective, caps[0].effective);
+}
+
+static int start_serving(struct sv *s)
+{
+	errno = pthread_create(&s->thread, NULL, serve, s);
+	if (errno) {
+		fprintf(stderr, "sockpolicy: cannot start the supervisor: %s\n", strerror(errno));
+		return -1;
+	}
+	s->serving = 1;
+	return 0;
+}
+
+struct sv *sv_new(const struct sv_config *cfg)
+{
+	struct sv *s = calloc(1, sizeof *s);
+
+	if (!s)
+		return NULL;
+	s->cfg = *cfg;
+	s->listener = -1;
+	s->guard_pair[0] = s->guard_pair[1] = -1;
+	s->parent = getpid();
+	s->gone.pidfd = -1;
+	s->stop = s->ready = -1;
+	if (svlog_open(&s->log, cfg->log, cfg->json, cfg->strict) < 0) {
+		free(s);
+		return NULL;
+	}
+	build_routes(cfg->policy, s->log.kind != 0, &s->routes);
+	/* built here, so that CMD's child only installs it */
+	s->filter_len = (unsigned short)sv_filter_build(&s->routes, s->filter);
+	own_credentials(s);
+	s->own_netns = netns_of("/proc/self/ns/net");
+	s->stop = eventfd(0, EFD_CLOEXEC);
+	s->ready = eventfd(0, EFD_CLOEXEC);
+	if (s->stop < 0 || s->ready < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, s->guard_pair) < 0) {
+		fprintf(stderr, "sockpolicy: cannot prepare the supervisor: %s\n", strerror(errno));
+		sv_free(s);
+		return NULL;
+	}
+	/* the guard is up before CMD exists, forked while this process has
+	 * one thread: CMD never runs a moment without a listener-holder
+	 * that kills it if we die */
+	s->guard = sv_guard_start(s->guard_pair[0], &s->guard_fd);
+	close(s->guard_pair[0]);
+	s->guard_pair[0] = -1;
+	/* an exec that is routed is a call of CMD's child, made while we
+	 * wait for that exec: the thread must be up first.  Else it starts
+	 * while CMD starts (sv_parent) */
+	if ((s->routes.calls & SV_R_EXEC) && start_serving(s) < 0) {
+		sv_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int sv_child(struct sv *s)
+{
+	struct sock_fprog prog = {s->filter_len, s->filter};
+	int listener = -1, err = 0, self;
+
+	/* the supervisor's death is ours: never run with calls answered ENOSYS */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != s->parent)
+		_exit(125);
+	if (prog.len == 0)
+		err = E2BIG;
+	else if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		err = errno;
+	else
+		listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+					SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog);
+	if (listener < 0 && !err)
+		err = errno;
+	/* the guard's copies before exec: CMD itself, and the listener, held
+	 * in the guard's socket once sent (the guard may be gone: no guard) */
+	self = sv_pidfd_open(getpid());
+	sv_guard_send(s->guard_pair[1], getpid(), self, listener);
+	if (self >= 0)
+		close(self);
+	/* close-on-exec, in the descriptor table we share with the parent:
+	 * the serving thread's from now on */
+	s->listener = listener;
+	if (write(s->ready, &(uint64_t){1}, sizeof(uint64_t)) < 0) {
+		/* an eventfd below its maximum: cannot fail */
+	}
+	if (listener >= 0)
+		return 0;
+	cannot_act(s, err);
+	return s->cfg.strict ? -1 : 0;
+}
+
 int sv_parent(struct sv *s, pid_t child)
 {
-	char data[1] = {0}, cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = {data, 1};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-	struct cmsghdr *c;
-	ssize_t n;
-	char go = 1;
+	close(s->guard_pair[1]);
+	s->guard_pair[1] = -1;
+	s->child = child;
+	if (s->listener < 0)
+		return s->cfg.strict ? -1 : 0; /* the child said why */
+	if (s->serving || start_serving(s) == 0)
+		return 0;
+	/* nothing would serve CMD's calls; it is our unreaped child */
+	kill(child, SIGKILL);
+	return -1;
+}
 
-	close(s->pair[1]);
-	s->pair[1] = -1;
-	do
-		n = recvmsg(s->pair[0], &msg, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0)
-		return 0; /* the child died before it got there: its status tells */
-	c = CMSG_FIRSTHDR(&msg);
-	if (c && c->cmsg_type == SCM_RIGHTS)
-		memcpy(&s->listener, CMSG_DATA(c), sizeof(int));
-	if (s->listener < 0) {
-		char note[512];
-		fprintf(stderr, "sockpolicy: %s: the supervisor cannot act: %s%s\n", s->cfg.strict ? "error" : "warning",
-			seccomp_why(data[0]), s->cfg.strict ? "" : "; the program runs without the policy");
-		snprintf(note, sizeof note, "the supervisor cannot act: %s%s", seccomp_why(data[0]),
-			 s->cfg.strict ? "; the program was not started" : "; the program runs without the policy");
-		svlog_note(&s->log, child, s->cfg.cmd ? s->cfg.cmd : "", note);
-		if (s->cfg.strict)
-			go = 0;
-	} else {
-		/* the guard forks first, while this process has one thread */
-		s->guard = sv_guard_start(s->listener, child, &s->guard_fd);
-		if (pthread_create(&s->thread, NULL, serve, s) == 0) {
-			s->serving = 1;
-		} else {
-			fprintf(stderr, "sockpolicy: cannot start the supervisor: %s\n", strerror(errno));
-			go = 0;
-		}
+/* Ends the serving thread now, whatever it waits for. */
+static void stop_serving(struct sv *s)
+{
+	if (write(s->stop, &(uint64_t){1}, sizeof(uint64_t)) < 0) {
+		/* an eventfd below its maximum: cannot fail */
 	}
-	if (write(s->pair[0], &go, 1) < 0) {
-		/* the child is gone: its status tells */
-	}
-	return go ? 0 : -1;
 }
 
 void sv_wait_done(struct sv *s)
 {
+	/* no child was started: no listener will come */
+	if (s->serving && !s->child)
+		stop_serving(s);
 	if (s->serving) {
 		pthread_join(s->thread, NULL);
 		s->serving = 0;
@@ -1434,15 +1494,19 @@ void sv_free(struct sv *s)
 	if (!s)
 		return;
 	if (s->serving) {
-		pthread_cancel(s->thread);
+		stop_serving(s);
 		pthread_join(s->thread, NULL);
 	}
 	sv_guard_release(s->guard, s->guard_fd);
 	for (int i = 0; i < 2; i++)
-		if (s->pair[i] >= 0)
-			close(s->pair[i]);
+		if (s->guard_pair[i] >= 0)
+			close(s->guard_pair[i]);
 	if (s->listener >= 0)
 		close(s->listener);
+	if (s->stop >= 0)
+		close(s->stop);
+	if (s->ready >= 0)
+		close(s->ready);
 	for (unsigned i = 0; i < NPROC; i++)
 		while (s->procs[i]) {
 			struct proc *p = s->procs[i];

@@ -12,10 +12,14 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
-#include <syslog.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "../log/dest.h"
+
+#ifndef SP_SYSLOG_PATH
+#define SP_SYSLOG_PATH "/dev/log"
+#endif
 
 /* A ret no call returns: formatted, then written as null */
 #define RET_SENTINEL (LONG_MIN + 7)
@@ -96,7 +100,30 @@ static void write_nonblocking(const struct svlog *l, const char *buf, size_t len
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-int svlog_open(struct svlog *l, const char *spec, int json)
+/* syslog as the library sends it (preload/sink.c): our own datagram
+ * socket, each record one datagram with an RFC 3164 head in UTC
+ * (log/dest.h) naming the process the record is about, never blocking;
+ * a restarted daemon (a new /dev/log) is connected to again. */
+static const struct sockaddr_un syslog_addr = {.sun_family = AF_UNIX, .sun_path = SP_SYSLOG_PATH};
+
+static int connect_syslog(int fd)
+{
+	return connect(fd, (const struct sockaddr *)&syslog_addr, sizeof syslog_addr);
+}
+
+static void send_syslog(const struct svlog *l, const char *buf, size_t len)
+{
+	for (int again = 0; again < 2; again++) {
+		if (send(l->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
+			return;
+		if (errno != ECONNREFUSED && errno != ENOTCONN && errno != EDESTADDRREQ)
+			return;
+		if (connect_syslog(l->fd) < 0)
+			return;
+	}
+}
+
+int svlog_open(struct svlog *l, const char *spec, int json, int strict)
 {
 	char msg[256];
 	int n, kind;
@@ -118,7 +145,22 @@ int svlog_open(struct svlog *l, const char *spec, int json)
 		return 0;
 	}
 	if (kind == SP_DEST_SYSLOG) {
-		openlog("sockpolicy", LOG_NDELAY, LOG_USER);
+		l->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (l->fd < 0) {
+			fprintf(stderr, "sockpolicy: cannot create a socket for syslog: %s\n", strerror(errno));
+			return -1;
+		}
+		/* as the library: refused with --strict, else said and retried
+		 * at each record */
+		if (connect_syslog(l->fd) < 0) {
+			fprintf(stderr, "sockpolicy: %s: cannot reach syslog at %s: %s%s\n", strict ? "error" : "warning",
+				SP_SYSLOG_PATH, strerror(errno), strict ? "" : "; records are dropped until it answers");
+			if (strict) {
+				close(l->fd);
+				l->fd = -1;
+				return -1;
+			}
+		}
 		l->kind = 3;
 		return 0;
 	}
@@ -175,10 +217,12 @@ void svlog_write(struct svlog *l, const struct sp_record *r, pid_t pid, pid_t ti
 		copy.ret = RET_SENTINEL;
 	clock_gettime(CLOCK_REALTIME, &m.ts);
 	if (l->kind == 3) {
-		len = sp_record_text_body(&copy, &m, buf);
+		size_t head = sp_syslog_head(buf, &m.ts, pid);
+		len = l->json ? sp_record_json(&copy, &m, buf + head) : sp_record_text_body(&copy, &m, buf + head);
 		if (ret_unknown)
-			len = unknown_ret(buf, len, "?");
-		syslog(LOG_INFO, "%.*s", (int)(len && buf[len - 1] == '\n' ? len - 1 : len), buf);
+			len = unknown_ret(buf + head, len, l->json ? "null" : "?");
+		/* syslog messages carry no newline */
+		send_syslog(l, buf, head + len - (len && buf[head + len - 1] == '\n'));
 		return;
 	}
 	len = l->json ? sp_record_json(&copy, &m, buf) : sp_record_text(&copy, &m, buf);
@@ -208,11 +252,14 @@ void svlog_note(struct svlog *l, pid_t pid, const char *prog, const char *msg)
 
 	if (!l->kind || l->json)
 		return;
+	clock_gettime(CLOCK_REALTIME, &now);
 	if (l->kind == 3) {
-		syslog(LOG_WARNING, "%s: warning: %s", prog, msg);
+		n = (int)sp_syslog_head(buf, &now, pid);
+		memcpy(buf, "<12>", 4); /* LOG_USER | LOG_WARNING */
+		n += snprintf(buf + n, sizeof buf - (size_t)n, "%s: warning: %s", prog, msg);
+		send_syslog(l, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 		return;
 	}
-	clock_gettime(CLOCK_REALTIME, &now);
 	sp_format_rfc3339(&now, ts);
 	n = snprintf(buf, sizeof buf, "%s sockpolicy[%ld] %s: warning: %s\n", ts, (long)pid, prog, msg);
 	if (n < 0)

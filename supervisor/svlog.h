@@ -9,15 +9,16 @@
 #include "../log/record.h"
 
 struct svlog {
-	int kind; /* 0 none, 1 a descriptor, 2 a file per pid (%p), 3 syslog */
+	int kind; /* 0 none, 1 a descriptor, 2 a file per pid (%p), 3 syslog (fd: a datagram socket) */
 	int fd;
 	int json;
 	char *tmpl; /* kind 2: the path with %p and %% */
 	enum { SVLOG_PLAIN, SVLOG_SEND, SVLOG_PIPE, SVLOG_NOWAIT } mode; /* kind 1: how it is written */
 };
 
-/* Opens SPEC (NULL or empty: no log).  Returns 0, or -1 after a message. */
-int svlog_open(struct svlog *l, const char *spec, int json);
+/* Opens SPEC (NULL or empty: no log).  Returns 0, or -1 after a message
+ * (syslog that cannot be reached: only with STRICT). */
+int svlog_open(struct svlog *l, const char *spec, int json, int strict);
 void svlog_close(struct svlog *l);
 
 /* R as the record of a call of process PID, thread TID, named PROG.

@@ -328,6 +328,164 @@ server SO_RCVBUF=131072 TCP_NODELAY=1"
 	assert_not_contains "$(cat hold.out)" "failed"
 }
 
+# A daemon (double fork, setsid) is init's child, not CMD's: no walk of
+# CMD's tree finds it.  Its next socket call, which would fail with ENOSYS
+# once no listener is left, comes to the guard instead, which kills it.
+@test "the supervisor killed: a daemon CMD left (double fork) dies at its next socket call, never sees ENOSYS" {
+	cat >daemon.py <<'PY'
+import os, socket, sys, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        with open("daemon.tmp", "w") as f:
+            f.write(str(os.getpid()))
+        os.rename("daemon.tmp", "daemon.pid")
+        for i in range(3000):  # 30 s at most
+            try:
+                socket.socket().close()
+            except OSError as e:
+                with open("daemon.err", "a") as f:
+                    f.write("%s\n" % e)
+            time.sleep(0.01)
+        os._exit(0)
+    os._exit(0)
+os.wait()
+print("waiting", flush=True)
+time.sleep(30)
+PY
+	("$CLI" run --via=seccomp -p 'SO_KEEPALIVE=1' -- "$PYTHON" daemon.py >daemon.out 2>&1 3>&- 4>&- & echo $! >cli.pid; wait) &
+	for i in $(seq 1 200); do [ -s daemon.pid ] && grep -q waiting daemon.out && break; sleep 0.05; done
+	cli=$(cat cli.pid) daemon=$(cat daemon.pid)
+	[ "$(ps -o ppid= -p "$daemon" | tr -d ' ')" != "$cli" ]
+	sleep 0.1
+	kill -9 "$cli"
+	for i in $(seq 1 100); do [ "$(ps -o stat= -p "$daemon")" = Z ] || ! kill -0 "$daemon" 2>/dev/null && break; sleep 0.05; done
+	state=$(ps -o stat= -p "$daemon" || true)
+	[ -z "$state" ] || [ "$state" = Z ] || { kill "$daemon"; false; }
+	[ ! -e daemon.err ] || { cat daemon.err; false; }
+	wait || true
+}
+
+# CMD ended and was reaped (its number free) while a program it started is
+# still served; the number goes to an unrelated process (a pid namespace
+# of the test's own, ns_last_pid); then sockpolicy is killed: the guard
+# must not take that process for CMD.
+@test "the supervisor killed after CMD ended: a process that reused CMD's number is left alone" {
+	cat >reuse.sh <<'SH'
+"$CLI" run --via=seccomp -p SO_KEEPALIVE=1 -- sh -c 'sleep 20 & echo $$ >cmd.pid' 3>&- 4>&- &
+cli=$!
+for i in $(seq 1 200); do [ -s cmd.pid ] && [ ! -e "/proc/$(cat cmd.pid)" ] && break; sleep 0.05; done
+cmd=$(cat cmd.pid)
+echo $((cmd - 1)) >/proc/sys/kernel/ns_last_pid
+sleep 20 &
+other=$!
+sleep 0.2
+{ kill -9 "$cli"; wait "$cli"; } 2>/dev/null
+sleep 0.5
+kill -0 "$other" 2>/dev/null && alive=1 || alive=0
+echo "reused=$((other == cmd)) alive=$alive"
+SH
+	run timeout 60 unshare --pid --fork --mount-proc --kill-child env CLI="$CLI" bash reuse.sh
+	[ "$status" -eq 0 ]
+	assert_eq "$output" "reused=1 alive=1"
+}
+
+# sv_free while the serving thread waits for a call (a process CMD left
+# is still under the filter): the thread is stopped, not cancelled; the
+# driver is built from the supervisor's own objects.
+@test "the supervisor is freed while its thread still serves: it stops at once, cleanly" {
+	cat >drv.c <<'C'
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "supervisor/supervisor.h"
+int main(void)
+{
+	struct sp_policy p;
+	struct sp_error err;
+	char *cmd[] = {"sh", "-c", "sleep 20 & echo $! >daemon.pid", NULL};
+	int started;
+	sp_policy_init(&p);
+	if (sp_policy_parse(&p, "SO_KEEPALIVE=1", 14, &err) != 0)
+		return 2;
+	struct sv_config cfg = {&p, NULL, 0, 0, "drv"};
+	struct sv *s = sv_new(&cfg);
+	/* CMD ends; the sleep it left is still under the filter, served */
+	if (!s || sv_spawn(cmd, s, 0, &started) != 0 || !started)
+		return 3;
+	sv_free(s);
+	printf("freed\n");
+	FILE *f = fopen("daemon.pid", "r");
+	int daemon = 0;
+	if (f && fscanf(f, "%d", &daemon) == 1 && daemon > 0)
+		kill(daemon, SIGKILL);
+	if (f)
+		fclose(f);
+	sp_policy_free(&p);
+	return 0;
+}
+C
+	# valgrind knows neither seccomp(2) nor pidfd_open(2): ASan checks
+	# the heap, LeakSanitizer that nothing is left behind
+	cc -std=gnu11 -D_GNU_SOURCE -fsanitize=address,undefined -I"$SP_ROOT" -o drv drv.c "$SP_BUILD"/supervisor/*.o \
+		"$SP_BUILD"/policy/*.o "$SP_BUILD"/log/*.o -lpthread
+	ASAN_OPTIONS=detect_leaks=1 run timeout 10 ./drv
+	[ "$status" -eq 0 ]
+	assert_eq "$output" "freed"
+}
+
+# The same program under both backends, logging to syslog (a private /dev
+# in a mount namespace, with the test's own /dev/log): the datagrams are
+# the same, but for the time and the pid; text and JSON.
+@test "syslog: the supervisor sends the library's datagrams (RFC 3164 head in UTC, the program's pid), text and JSON" {
+	cat >syslogd.py <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind("/dev/log"); s.settimeout(10)
+open(sys.argv[1], "w").close()
+for _ in range(28):
+    print(s.recv(8192).decode(), flush=True)
+PY
+	private_dev='mkdir -p olddev && mount --bind /dev olddev && mount -t tmpfs none /dev &&
+		touch /dev/null && mount --bind olddev/null /dev/null'
+	probe="'$PROBE' socket inet stream set socket SO_SNDBUF 4096 bind 127.0.0.1 0 listen 4 get socket SO_RCVBUF"
+	pol="'SO_KEEPALIVE=1; force SO_SNDBUF=64K'"
+	run timeout 60 unshare -m sh -c "$private_dev &&
+		('$PYTHON' syslogd.py ready >received &) &&
+		for i in \$(seq 100); do [ -e ready ] && break; sleep 0.05; done &&
+		export TZ=EST5 && n=0 &&
+		for args in '--via=preload' '--via=seccomp' '--via=preload --json' '--via=seccomp --json'; do
+			'$CLI' run \$args -l syslog -p $pol -- $probe >/dev/null 3>&- 4>&- || exit 1
+			n=\$((n + 7))
+			# a datagram the receiver has no room for is dropped (never
+			# blocking, as the library): each run waits for the last
+			for i in \$(seq 200); do [ \$(wc -l <received) -ge \$n ] && break; sleep 0.05; done
+		done; cat received"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 28 ]
+	# the head: LOG_USER|LOG_INFO, the time in UTC (not local: the runs had
+	# TZ=EST5), the pid of the program the record is about
+	head_re='^<14>[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} sockpolicy\[([0-9]+)\]: '
+	utc=$(TZ=UTC0 date +'%b %e %H')
+	for l in "${lines[@]}"; do
+		[[ "$l" =~ $head_re ]]
+		[ "${l:4:9}" = "$utc" ] || [ "${l:4:9}" = "$(TZ=UTC0 date +'%b %e %H')" ]
+	done
+	# the same bytes after the time, pid and ts (JSON) are taken away
+	norm() { sed -E 's/^<14>.{15} sockpolicy\[[0-9]+\]: //; s/"ts":"[^"]*","pid":[0-9]+,"tid":[0-9]+,//'; }
+	preload_text=$(printf '%s\n' "${lines[@]:0:7}" | norm)
+	seccomp_text=$(printf '%s\n' "${lines[@]:7:7}" | norm)
+	preload_json=$(printf '%s\n' "${lines[@]:14:7}" | norm)
+	seccomp_json=$(printf '%s\n' "${lines[@]:21:7}" | norm)
+	assert_contains "$preload_text" "sockprobe: setsockopt(3, SOL_SOCKET, SO_KEEPALIVE, 1) = 0 [inject]"
+	assert_eq "$seccomp_text" "$preload_text"
+	assert_contains "$preload_json" '"call":"setsockopt"'
+	assert_eq "$seccomp_json" "$preload_json"
+	# each record names the pid of sockprobe, not of sockpolicy: one pid a run
+	[ "$(printf '%s\n' "${lines[@]:7:7}" | sed -E 's/.*sockpolicy\[([0-9]+)\].*/\1/' | sort -u | wc -l)" = 1 ]
+}
+
 @test "a second supervisor cannot act (EBUSY): it says so and CMD runs unchanged; with --strict CMD does not start (125)" {
 	run --separate-stderr sv -- "$CLI" run --via=seccomp -p 'SO_KEEPALIVE=1' -l "$PWD/log.txt" -- "$SV_DIR/svprobe-static" get
 	[ "$status" -eq 0 ]

@@ -180,28 +180,6 @@ static void set_environment(const char *path)
 	free(escaped);
 }
 
-/* The signals that go on to CMD.  The terminal's ^C and ^\ reach CMD by
- * itself, as one of the foreground process group; a signal sent to audit
- * alone (kill, timeout) is passed on, and the summary still follows once
- * CMD has ended. */
-static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-#define NFORWARDED (sizeof forwarded / sizeof forwarded[0])
-
-static volatile pid_t cmd_pid;
-static pid_t own_group;
-
-static void forward(int sig, siginfo_t *si, void *ctx)
-{
-	pid_t pid = cmd_pid;
-	int e = errno;
-
-	(void)ctx;
-	/* SI_KERNEL: the terminal sent it to the whole group, CMD too */
-	if (pid > 0 && !(si->si_code == SI_KERNEL && getpgid(pid) == own_group))
-		kill(pid, sig);
-	errno = e;
-}
-
 /* CMD's descendants that outlived it: orphans come to audit (a child
  * subreaper).  Reaps the ones that ended; returns how many still run and
  * lists up to a few of them in BUF as "PID (NAME)". */
@@ -253,92 +231,6 @@ static int count_survivors(char *buf, size_t size, pid_t skip)
 	return n;
 }
 
-/* Runs CMD and waits for it.  Returns its exit status, or 128+N when a
- * signal N ended it; *STARTED tells whether it ran at all (else 126/127
- * was returned after a message). */
-static int run_and_wait(char *const cmd[], int *started, struct sv *sv)
-{
-	struct sigaction act = {.sa_sigaction = forward, .sa_flags = SA_SIGINFO | SA_RESTART};
-	struct sigaction old[NFORWARDED];
-	sigset_t block, saved_mask;
-	int pipefd[2], status, err = 0, rc;
-	siginfo_t info;
-	pid_t pid;
-	ssize_t n;
-
-	*started = 0;
-	if (pipe2(pipefd, O_CLOEXEC) < 0) {
-		cli_error("pipe: %s", strerror(errno));
-		return CLI_EX_FAIL;
-	}
-	own_group = getpgrp();
-	/* daemons CMD leaves behind come to us, so that we can tell */
-	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-	/* held until CMD's pid is known, so that none is lost */
-	sigemptyset(&block);
-	for (size_t i = 0; i < NFORWARDED; i++)
-		sigaddset(&block, forwarded[i]);
-	sigprocmask(SIG_BLOCK, &block, &saved_mask);
-	sigemptyset(&act.sa_mask);
-	for (size_t i = 0; i < NFORWARDED; i++) {
-		sigaction(forwarded[i], NULL, &old[i]);
-		/* an ignored signal stays ignored, for audit and for CMD (nohup) */
-		if (old[i].sa_handler != SIG_IGN)
-			sigaction(forwarded[i], &act, NULL);
-	}
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		for (size_t i = 0; i < NFORWARDED; i++)
-			sigaction(forwarded[i], &old[i], NULL);
-		sigprocmask(SIG_SETMASK, &saved_mask, NULL);
-		close(pipefd[0]);
-		if (sv && sv_child(sv) < 0)
-			_exit(CLI_EX_FAIL);
-		execvp(cmd[0], cmd);
-		err = errno;
-		/* the close-on-exec pipe tells the parent that exec failed */
-		if (write(pipefd[1], &err, sizeof err) < 0) {
-			/* it sees the exit status all the same */
-		}
-		_exit(cli_exec_status(err));
-	}
-	close(pipefd[1]);
-	if (pid < 0) {
-		cli_error("fork: %s", strerror(errno));
-		close(pipefd[0]);
-		sigprocmask(SIG_SETMASK, &saved_mask, NULL);
-		rc = CLI_EX_FAIL;
-		goto out;
-	}
-	cmd_pid = pid;
-	sigprocmask(SIG_SETMASK, &saved_mask, NULL);
-	if (sv)
-		sv_parent(sv, pid);
-	do
-		n = read(pipefd[0], &err, sizeof err);
-	while (n < 0 && errno == EINTR);
-	close(pipefd[0]);
-	/* ended but not reaped: its pid cannot be reused while a late signal
-	 * is still being forwarded to it */
-	while (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT) < 0 && errno == EINTR)
-		;
-	cmd_pid = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (n == (ssize_t)sizeof err) {
-		cli_error("cannot run '%s': %s", cmd[0], strerror(err));
-		rc = cli_exec_status(err);
-		goto out;
-	}
-	*started = 1;
-	rc = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
-out:
-	for (size_t i = 0; i < NFORWARDED; i++)
-		sigaction(forwarded[i], &old[i], NULL);
-	return rc;
-}
-
 int cli_cmd_audit(int argc, char *argv[])
 {
 	const char *log = NULL;
@@ -385,7 +277,7 @@ int cli_cmd_audit(int argc, char *argv[])
 	} else {
 		cli_warn_unreachable(argv[optind]);
 	}
-	rc = run_and_wait(argv + optind, &started, sv);
+	rc = sv_spawn(argv + optind, sv, SV_SPAWN_SUBREAPER, &started);
 	/* the summary is of what was logged when CMD ended, without waiting
 	 * for the daemons it left.  Under the supervisor they cannot outlive
 	 * audit (their socket calls would fail with ENOSYS): they end, as

@@ -16,6 +16,7 @@
 #define MAX_SHDRS 4096
 #define MAX_DYN 4096
 #define MAX_NAME 256
+#define MAX_SHSTRTAB (1 << 20)
 
 /* The fields used here, whatever the ELF class. */
 struct ehdr {
@@ -40,70 +41,76 @@ static int read_at(int fd, void *buf, size_t n, uint64_t off)
 
 static int read_ehdr(int fd, struct ehdr *e)
 {
-	unsigned char ident[EI_NIDENT];
+	union {
+		unsigned char ident[EI_NIDENT];
+		Elf64_Ehdr h64;
+		Elf32_Ehdr h32;
+	} u;
+	ssize_t got = pread(fd, &u, sizeof u, 0);
 
-	if (read_at(fd, ident, sizeof ident, 0) < 0 || memcmp(ident, ELFMAG, SELFMAG) != 0)
+	if (got < (ssize_t)EI_NIDENT || memcmp(u.ident, ELFMAG, SELFMAG) != 0)
 		return -1;
 #if __BYTE_ORDER == __LITTLE_ENDIAN
-	if (ident[EI_DATA] != ELFDATA2LSB)
+	if (u.ident[EI_DATA] != ELFDATA2LSB)
 		return -1;
 #else
-	if (ident[EI_DATA] != ELFDATA2MSB)
+	if (u.ident[EI_DATA] != ELFDATA2MSB)
 		return -1;
 #endif
-	if (ident[EI_CLASS] == ELFCLASS64) {
-		Elf64_Ehdr h;
-		if (read_at(fd, &h, sizeof h, 0) < 0)
+	if (u.ident[EI_CLASS] == ELFCLASS64) {
+		const Elf64_Ehdr *h = &u.h64;
+		if (got < (ssize_t)sizeof *h)
 			return -1;
-		*e = (struct ehdr){1, h.e_machine, h.e_phoff, h.e_shoff, h.e_phnum, h.e_phentsize,
-				   h.e_shnum, h.e_shentsize, h.e_shstrndx};
+		*e = (struct ehdr){1, h->e_machine, h->e_phoff, h->e_shoff, h->e_phnum, h->e_phentsize,
+				   h->e_shnum, h->e_shentsize, h->e_shstrndx};
 		return e->phentsize == sizeof(Elf64_Phdr) ? 0 : -1;
 	}
-	if (ident[EI_CLASS] == ELFCLASS32) {
-		Elf32_Ehdr h;
-		if (read_at(fd, &h, sizeof h, 0) < 0)
+	if (u.ident[EI_CLASS] == ELFCLASS32) {
+		const Elf32_Ehdr *h = &u.h32;
+		if (got < (ssize_t)sizeof *h)
 			return -1;
-		*e = (struct ehdr){0, h.e_machine, h.e_phoff, h.e_shoff, h.e_phnum, h.e_phentsize,
-				   h.e_shnum, h.e_shentsize, h.e_shstrndx};
+		*e = (struct ehdr){0, h->e_machine, h->e_phoff, h->e_shoff, h->e_phnum, h->e_phentsize,
+				   h->e_shnum, h->e_shentsize, h->e_shstrndx};
 		return e->phentsize == sizeof(Elf32_Phdr) ? 0 : -1;
 	}
 	return -1;
 }
 
-static int read_phdr(int fd, const struct ehdr *e, unsigned i, struct phdr *p)
+/* A table of COUNT entries of SIZE bytes at OFF, read at once (the
+ * headers of a program are a few kilobytes); NULL when it does not read. */
+static unsigned char *read_table(int fd, uint64_t off, size_t count, size_t size)
 {
-	uint64_t off = e->phoff + (uint64_t)i * e->phentsize;
+	unsigned char *t = cli_xmalloc(count && size ? count * size : 1);
 
-	if (e->is64) {
-		Elf64_Phdr h;
-		if (read_at(fd, &h, sizeof h, off) < 0)
-			return -1;
-		*p = (struct phdr){h.p_type, h.p_offset, h.p_vaddr, h.p_filesz};
-	} else {
-		Elf32_Phdr h;
-		if (read_at(fd, &h, sizeof h, off) < 0)
-			return -1;
-		*p = (struct phdr){h.p_type, h.p_offset, h.p_vaddr, h.p_filesz};
+	if (read_at(fd, t, count * size, off) < 0) {
+		free(t);
+		return NULL;
 	}
-	return 0;
+	return t;
 }
 
-static int read_shdr(int fd, const struct ehdr *e, unsigned i, struct shdr *s)
+static struct phdr phdr_at(const struct ehdr *e, const unsigned char *table, unsigned i)
 {
-	uint64_t off = e->shoff + (uint64_t)i * e->shentsize;
+	if (e->is64) {
+		Elf64_Phdr h;
+		memcpy(&h, table + (size_t)i * sizeof h, sizeof h);
+		return (struct phdr){h.p_type, h.p_offset, h.p_vaddr, h.p_filesz};
+	}
+	Elf32_Phdr h;
+	memcpy(&h, table + (size_t)i * sizeof h, sizeof h);
+	return (struct phdr){h.p_type, h.p_offset, h.p_vaddr, h.p_filesz};
+}
 
+static struct shdr shdr_at(const struct ehdr *e, const unsigned char *table, unsigned i)
+{
 	if (e->is64) {
 		Elf64_Shdr h;
-		if (e->shentsize != sizeof h || read_at(fd, &h, sizeof h, off) < 0)
-			return -1;
-		*s = (struct shdr){h.sh_name, h.sh_offset, h.sh_size};
-	} else {
-		Elf32_Shdr h;
-		if (e->shentsize != sizeof h || read_at(fd, &h, sizeof h, off) < 0)
-			return -1;
-		*s = (struct shdr){h.sh_name, h.sh_offset, h.sh_size};
+		memcpy(&h, table + (size_t)i * sizeof h, sizeof h);
+		return (struct shdr){h.sh_name, h.sh_offset, h.sh_size};
 	}
-	return 0;
+	Elf32_Shdr h;
+	memcpy(&h, table + (size_t)i * sizeof h, sizeof h);
+	return (struct shdr){h.sh_name, h.sh_offset, h.sh_size};
 }
 
 /* Reads a NUL-terminated name of at most MAX_NAME - 1 bytes at OFF. */
@@ -149,19 +156,20 @@ static int needs_libc(int fd, const struct ehdr *e, const struct phdr *ph, unsig
 
 	if (count > MAX_DYN)
 		count = MAX_DYN;
+	unsigned char *table = read_table(fd, dyn->offset, (size_t)count, entsize);
+	if (!table)
+		return 0;
 	for (uint64_t i = 0; i < count; i++) {
 		int64_t tag;
 		uint64_t val;
 		if (e->is64) {
 			Elf64_Dyn d;
-			if (read_at(fd, &d, sizeof d, dyn->offset + i * entsize) < 0)
-				return 0;
+			memcpy(&d, table + i * entsize, sizeof d);
 			tag = d.d_tag;
 			val = d.d_un.d_val;
 		} else {
 			Elf32_Dyn d;
-			if (read_at(fd, &d, sizeof d, dyn->offset + i * entsize) < 0)
-				return 0;
+			memcpy(&d, table + i * entsize, sizeof d);
 			tag = d.d_tag;
 			val = d.d_un.d_val;
 		}
@@ -172,6 +180,7 @@ static int needs_libc(int fd, const struct ehdr *e, const struct phdr *ph, unsig
 		else if (tag == DT_NEEDED && nneeded < sizeof needed / sizeof needed[0])
 			needed[nneeded++] = val;
 	}
+	free(table);
 	if (vaddr_to_offset(ph, n, strtab, &stroff) < 0)
 		return 0;
 	for (unsigned i = 0; i < nneeded; i++)
@@ -184,21 +193,35 @@ static int needs_libc(int fd, const struct ehdr *e, const struct phdr *ph, unsig
  * binary it makes, with cgo or without. */
 static int has_go_sections(int fd, const struct ehdr *e)
 {
-	struct shdr strs, s;
-	char name[MAX_NAME];
+	size_t entsize = e->is64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr);
+	unsigned char *table;
+	char *names = NULL;
+	struct shdr strs;
+	int found = 0;
 
 	if (e->shoff == 0 || e->shnum == 0 || e->shnum > MAX_SHDRS || e->shstrndx >= e->shnum ||
-	    read_shdr(fd, e, e->shstrndx, &strs) < 0)
+	    e->shentsize != entsize)
 		return 0;
-	for (unsigned i = 0; i < e->shnum; i++) {
-		if (read_shdr(fd, e, i, &s) < 0 || s.name >= strs.size)
-			continue;
-		if (read_name(fd, strs.offset + s.name, name) < 0)
-			continue;
-		if (strcmp(name, ".note.go.buildid") == 0 || strcmp(name, ".go.buildinfo") == 0)
-			return 1;
+	/* the section headers and their names, each read at once */
+	table = read_table(fd, e->shoff, e->shnum, entsize);
+	if (!table)
+		return 0;
+	strs = shdr_at(e, table, e->shstrndx);
+	if (strs.size > 0 && strs.size <= MAX_SHSTRTAB) {
+		names = (char *)read_table(fd, strs.offset, (size_t)strs.size, 1);
 	}
-	return 0;
+	for (unsigned i = 0; names && i < e->shnum && !found; i++) {
+		struct shdr s = shdr_at(e, table, i);
+		if (s.name >= strs.size)
+			continue;
+		const char *name = names + s.name;
+		size_t room = (size_t)strs.size - s.name;
+		found = (strnlen(name, room) < room) &&
+			(strcmp(name, ".note.go.buildid") == 0 || strcmp(name, ".go.buildinfo") == 0);
+	}
+	free(names);
+	free(table);
+	return found;
 }
 
 int cli_elf_inspect(int fd, struct cli_elf *out)
@@ -214,11 +237,13 @@ int cli_elf_inspect(int fd, struct cli_elf *out)
 	out->machine = e.machine;
 	n = e.phnum;
 	ph = cli_xmalloc(n * sizeof *ph);
+	unsigned char *table = read_table(fd, e.phoff, n, e.is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr));
+	if (!table) {
+		free(ph);
+		return 0;
+	}
 	for (unsigned i = 0; i < n; i++) {
-		if (read_phdr(fd, &e, i, &ph[i]) < 0) {
-			free(ph);
-			return 0;
-		}
+		ph[i] = phdr_at(&e, table, i);
 		if (ph[i].type == PT_INTERP) {
 			char interp[MAX_NAME];
 			out->dynamic = 1;
@@ -233,6 +258,7 @@ int cli_elf_inspect(int fd, struct cli_elf *out)
 	if (out->dynamic && dyn)
 		out->has_libc = needs_libc(fd, &e, ph, n, dyn);
 	out->is_go = has_go_sections(fd, &e);
+	free(table);
 	free(ph);
 	return 1;
 }
