@@ -1015,8 +1015,9 @@ static void wake_handler_install(void)
  * WAIT_KILLABLE_RECV holds non-fatal signals while we hold the call.  A
  * process-wide signal may be taken by another thread of a threaded
  * process: it counts when it is still pending at the next look
- * (*SHARED_SEEN).  -1: TID is gone. */
-static int signal_due(pid_t tid, int *shared_seen)
+ * (*SHARED_SEEN).  A group stop another thread began (its leader
+ * stopped) waits for TID too.  -1: TID is gone. */
+static int signal_due(pid_t tid, pid_t tgid, int *shared_seen)
 {
 	char path[64], status[4096], f[64];
 	unsigned long long own, shared, open;
@@ -1038,6 +1039,14 @@ static int signal_due(pid_t tid, int *shared_seen)
 	threads = strtol(f, NULL, 10);
 	if (own)
 		return 1;
+	if (threads > 1 && tid != tgid) {
+		snprintf(path, sizeof path, "/proc/%ld/status", (long)tgid);
+		if (read_file(path, status, sizeof status) > 0) {
+			status_field(status, "\nState:", f, sizeof f);
+			if (f[strspn(f, " \t")] == 'T')
+				return 1;
+		}
+	}
 	if (!shared) {
 		*shared_seen = 0;
 		return 0;
@@ -1106,7 +1115,7 @@ static void accept_wait(struct acceptor *w)
 		struct pollfd pf = {w->copy, POLLIN, 0};
 		int ready = poll(&pf, 1, left < 0 ? 0 : left < ACCEPT_SLICE_MS ? (int)left : ACCEPT_SLICE_MS);
 		/* read before the call is confirmed pending: the tid is still ours */
-		int sig = signal_due(x->n->pid, &shared_seen);
+		int sig = signal_due(x->n->pid, x->p->tgid, &shared_seen);
 
 		if (!still_valid(x))
 			break; /* the program died, or a fatal signal ended it */

@@ -12,7 +12,7 @@ bats_require_minimum_version 1.5.0
 setup_file() {
 	SVA_DIR=$(mktemp -d /tmp/sockpolicy-sva.XXXXXX)
 	export SVA_DIR
-	cc -O2 -static -o "$SVA_DIR/svaccept" "$SP_ROOT/tests/helpers/svaccept.c"
+	cc -O2 -static -o "$SVA_DIR/svaccept" "$SP_ROOT/tests/helpers/svaccept.c" -lpthread
 }
 
 teardown_file() {
@@ -88,6 +88,60 @@ EOF
 	assert_eq "$(head -1 sv.out)" "handled=1 accept=fd"
 	diff <(sed 's/SO_KEEPALIVE=0/SO_KEEPALIVE=1/' bare.out) sv.out
 	grep -q 'SO_KEEPALIVE=1' sv.out
+}
+
+@test "a process-wide signal interrupts the accept of the thread the kernel gives it to, as bare" {
+	# the main thread blocked in accept is the kernel's choice: EINTR
+	bare_and_sv threads main
+	assert_eq "$(head -1 bare.out)" "handled=1 accept=EINTR"
+	diff <(sed 's/SO_KEEPALIVE=0/SO_KEEPALIVE=1/' bare.out) sv.out
+	# the sleeping main thread takes it: the other thread's accept goes on,
+	# and is still the supervisor's
+	bare_and_sv threads other
+	assert_eq "$(head -1 bare.out)" "handled=1 accept=fd"
+	diff <(sed 's/SO_KEEPALIVE=0/SO_KEEPALIVE=1/' bare.out) sv.out
+	grep -q 'SO_KEEPALIVE=1' sv.out
+}
+
+@test "SIGSTOP stops a program blocked in accept, in its main thread or another; after SIGCONT the accept goes on" {
+	cat >stop.py <<'EOF'
+import os, socket, sys, threading, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+def serve():
+    c, _ = s.accept()
+    print("SO_KEEPALIVE=%d" % c.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE), flush=True)
+    os._exit(0)
+worker = threading.Thread(target=serve if sys.argv[1] == "other" else lambda: time.sleep(60), daemon=True)
+worker.start()
+time.sleep(0.3)
+with open("ready.tmp", "w") as f:
+    f.write("%d %d\n" % (os.getpid(), s.getsockname()[1]))
+os.rename("ready.tmp", "ready")
+serve() if sys.argv[1] == "main" else time.sleep(60)
+EOF
+	for mode in main other; do
+		rm -f ready out
+		sv -p 'at=accept: SO_KEEPALIVE=1' -- "$PYTHON" stop.py "$mode" >out &
+		wait_for_file ready
+		read -r pid port <ready
+		kill -STOP "$pid"
+		stopped=0
+		for i in $(seq 1 100); do
+			[ "$(awk '{print $3}' /proc/"$pid"/task/*/stat | sort -u)" = T ] && stopped=1 && break
+			sleep 0.05
+		done
+		if [ "$stopped" != 1 ]; then
+			echo "$mode: thread states: $(awk '{print $3}' /proc/"$pid"/task/*/stat)"
+			kill -KILL "$pid"
+			return 1
+		fi
+		kill -CONT "$pid"
+		"$PYTHON" -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1]))).close()' "$port"
+		wait
+		assert_eq "$(cat out)" "SO_KEEPALIVE=1"
+	done
 }
 
 @test "SO_RCVTIMEO on a blocking listener: accept fails with EAGAIN after it, as bare" {

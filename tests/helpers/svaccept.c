@@ -10,6 +10,10 @@
  *   signal restart|plain a SIGUSR1 (handler with SA_RESTART, or without)
  *                        reaches the blocked accept before the client
  *                        connects: "handled=1 accept=EINTR" or the fd
+ *   threads main|other   a process-wide SIGUSR1 (no SA_RESTART) while
+ *                        the main thread, or another one, is blocked in
+ *                        accept and the other sleeps: which one it
+ *                        interrupts is the kernel's choice, as bare
  *   rcvtimeo MS          SO_RCVTIMEO MS on the listener, no client:
  *                        "accept=EAGAIN waited=ok"
  *   prefork              two children accept on one blocking listener,
@@ -27,6 +31,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,6 +183,61 @@ static int with_signal(int restart)
 	return 0;
 }
 
+struct blocked {
+	int s, c, e;
+};
+
+static void *accept_in_thread(void *arg)
+{
+	struct blocked *b = arg;
+
+	b->c = accept(b->s, NULL, NULL);
+	b->e = errno;
+	return NULL;
+}
+
+static void *sleep_in_thread(void *arg)
+{
+	(void)arg;
+	pause_ms(3000);
+	return NULL;
+}
+
+/* The main thread (MAIN_ACCEPTS) or a second one blocks in accept, the
+ * other sleeps; a SIGUSR1 to the process comes before the client. */
+static int threads(int main_accepts)
+{
+	struct sigaction act = {.sa_handler = on_usr1};
+	struct blocked b = {.c = -1};
+	int port;
+	pid_t parent = getpid(), kicker, cl;
+	pthread_t t;
+
+	b.s = listener(&port);
+	sigemptyset(&act.sa_mask);
+	sigaction(SIGUSR1, &act, NULL);
+	kicker = fork();
+	if (kicker == 0) {
+		pause_ms(400);
+		kill(parent, SIGUSR1);
+		_exit(0);
+	}
+	cl = client(port, 1200);
+	pthread_create(&t, NULL, main_accepts ? sleep_in_thread : accept_in_thread, &b);
+	if (main_accepts)
+		accept_in_thread(&b);
+	else
+		sleep_in_thread(NULL);
+	pthread_join(t, NULL);
+	printf("handled=%d accept=%s\n", handled, b.c >= 0 ? "fd" : err_name(b.e));
+	if (b.c < 0)
+		b.c = accept(b.s, NULL, NULL);
+	show_accepted(b.c);
+	printf("answered=%d\n", answered(b.c));
+	printf("clients=%d\n", waited_ok(cl) + waited_ok(kicker));
+	return 0;
+}
+
 static int rcvtimeo(long ms)
 {
 	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
@@ -311,6 +371,8 @@ int main(int argc, char **argv)
 		return keepalive();
 	if (argc >= 3 && strcmp(argv[1], "signal") == 0)
 		return with_signal(strcmp(argv[2], "restart") == 0);
+	if (argc >= 3 && strcmp(argv[1], "threads") == 0)
+		return threads(strcmp(argv[2], "main") == 0);
 	if (argc >= 3 && strcmp(argv[1], "rcvtimeo") == 0)
 		return rcvtimeo(atol(argv[2]));
 	if (argc >= 2 && strcmp(argv[1], "prefork") == 0)
@@ -319,6 +381,6 @@ int main(int argc, char **argv)
 		return many(atoi(argv[2]));
 	if (argc >= 3 && strcmp(argv[1], "emfile") == 0)
 		return emfile(strcmp(argv[2], "nonblock") == 0);
-	fprintf(stderr, "usage: svaccept keepalive|signal restart|plain|rcvtimeo MS|prefork|many N|emfile block|nonblock\n");
+	fprintf(stderr, "usage: svaccept keepalive|signal restart|plain|threads main|other|rcvtimeo MS|prefork|many N|emfile block|nonblock\n");
 	return 2;
 }
