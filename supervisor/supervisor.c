@@ -102,6 +102,8 @@ struct sv {
 	unsigned workers; /* blocking accepts waited for (do_accept) */
 	int stopping;     /* the workers answer "continue" and end */
 	int warned_workers;
+	timer_t serve_timer; /* bounds the serving thread's own accepts */
+	int has_serve_timer; /* 1 made, -1 could not be */
 };
 
 /* ---- routes: what the policy needs to see ---- */
@@ -1010,6 +1012,35 @@ static void wake_handler_install(void)
 	sigaction(wake_signal(), &act, NULL);
 }
 
+/* A timer that sends wake_signal() to the calling thread; installs the
+ * handler first (the signal's default would end us). */
+static int wake_timer(timer_t *timer)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	struct sigevent ev = {.sigev_notify = SIGEV_THREAD_ID, .sigev_signo = wake_signal()};
+
+	pthread_once(&once, wake_handler_install);
+	ev._sigev_un._tid = gettid();
+	return timer_create(CLOCK_MONOTONIC, &ev, timer);
+}
+
+/* accept4 on COPY, a blocking listener's copy, that poll found readable:
+ * should another acceptor (a prefork sibling) take the connection first,
+ * TIMER, armed every TICK_NS, ends the wait with EINTR. */
+static int accept_bounded(int copy, timer_t timer, long tick_ns, int flags, struct sockaddr_storage *peer,
+			  socklen_t *plen)
+{
+	struct itimerspec tick = {{0, tick_ns}, {0, tick_ns}}, off = {{0, 0}, {0, 0}};
+	int nfd, e;
+
+	timer_settime(timer, 0, &tick, NULL);
+	nfd = accept4(copy, (struct sockaddr *)peer, plen, flags & SOCK_NONBLOCK);
+	e = errno;
+	timer_settime(timer, 0, &off, NULL);
+	errno = e;
+	return nfd;
+}
+
 /* Whether the kernel would now give thread TID a signal, which its
  * blocked accept must see as bare (EINTR, or a restart): the filter's
  * WAIT_KILLABLE_RECV holds non-fatal signals while we hold the call.  A
@@ -1085,16 +1116,13 @@ static long long ms_until(const struct timespec *t)
 static void accept_wait(struct acceptor *w)
 {
 	struct ctx *x = &w->x;
-	struct itimerspec tick = {{0, ACCEPT_SLICE_MS * 1000000L}, {0, ACCEPT_SLICE_MS * 1000000L}}, off = {{0, 0}, {0, 0}};
-	struct sigevent ev = {.sigev_notify = SIGEV_THREAD_ID, .sigev_signo = wake_signal()};
 	struct timespec deadline;
 	struct timeval tv = {0, 0};
 	socklen_t len = sizeof tv;
 	int shared_seen = 0, stopping;
 	timer_t timer;
 
-	ev._sigev_un._tid = gettid();
-	if (timer_create(CLOCK_MONOTONIC, &ev, &timer) < 0) {
+	if (wake_timer(&timer) < 0) {
 		/* accept4 could block us for good: the kernel accepts */
 		let_through(x);
 		sv_lock(w->s);
@@ -1114,8 +1142,10 @@ static void accept_wait(struct acceptor *w)
 		long long left = tv.tv_sec || tv.tv_usec ? ms_until(&deadline) : ACCEPT_SLICE_MS;
 		struct pollfd pf = {w->copy, POLLIN, 0};
 		int ready = poll(&pf, 1, left < 0 ? 0 : left < ACCEPT_SLICE_MS ? (int)left : ACCEPT_SLICE_MS);
-		/* read before the call is confirmed pending: the tid is still ours */
-		int sig = signal_due(x->n->pid, x->p->tgid, &shared_seen);
+		/* a connection is taken before a pending signal, as the kernel's
+		 * accept looks at signals only when it has to wait.  Read before
+		 * the call is confirmed pending: the tid is still ours */
+		int sig = ready > 0 ? 0 : signal_due(x->n->pid, x->p->tgid, &shared_seen);
 
 		if (!still_valid(x))
 			break; /* the program died, or a fatal signal ended it */
@@ -1141,10 +1171,8 @@ static void accept_wait(struct acceptor *w)
 				sv_unlock(w->s);
 				break;
 			}
-			timer_settime(timer, 0, &tick, NULL);
-			nfd = accept4(w->copy, (struct sockaddr *)&peer, &plen, w->a.flags & SOCK_NONBLOCK);
+			nfd = accept_bounded(w->copy, timer, ACCEPT_SLICE_MS * 1000000L, w->a.flags, &peer, &plen);
 			e = errno;
-			timer_settime(timer, 0, &off, NULL);
 			/* EINTR: another acceptor was first; EAGAIN: and SO_RCVTIMEO is set */
 			if (nfd >= 0 || (e != EINTR && e != EAGAIN)) {
 				sv_lock(w->s);
@@ -1187,7 +1215,6 @@ static void *accept_worker(void *arg)
  * take it (too many workers: said once). */
 static int accept_later(struct ctx *x, int copy, const struct accept_args *a, const struct sp_record *r)
 {
-	static pthread_once_t wake_once = PTHREAD_ONCE_INIT;
 	struct sv *s = x->s;
 	struct acceptor *w;
 	pthread_attr_t attr;
@@ -1222,7 +1249,6 @@ static int accept_later(struct ctx *x, int copy, const struct accept_args *a, co
 	w->a = *a;
 	w->r = *r;
 	w->copy = copy;
-	pthread_once(&wake_once, wake_handler_install);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
@@ -1246,6 +1272,37 @@ static void workers_stop(struct sv *s)
 	while (s->workers)
 		pthread_cond_wait(&s->workers_gone, &s->lock);
 	pthread_mutex_unlock(&s->lock);
+}
+
+/* A blocking accept whose connection is queued already is made by the
+ * serving thread, as the kernel's accept would return at once: a thread
+ * hop and its scheduling less (a busy server's every accept).  Should
+ * another acceptor take the connection between poll and accept4, the
+ * wait ends within a tick of 1 ms.  1: done, COPY closed. */
+static int accept_queued(struct ctx *x, int copy, const struct accept_args *a, struct sp_record *r)
+{
+	struct sv *s = x->s;
+	struct pollfd pf = {copy, POLLIN, 0};
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof peer;
+	sigset_t wake;
+	int nfd, e;
+
+	if (!s->has_serve_timer)
+		s->has_serve_timer = wake_timer(&s->serve_timer) == 0 ? 1 : -1;
+	if (s->has_serve_timer < 0 || poll(&pf, 1, 0) != 1 || !(pf.revents & POLLIN))
+		return 0;
+	sigemptyset(&wake);
+	sigaddset(&wake, wake_signal());
+	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
+	nfd = accept_bounded(copy, s->serve_timer, 1000000L, a->flags, &peer, &plen);
+	e = errno;
+	pthread_sigmask(SIG_BLOCK, &wake, NULL);
+	if (nfd < 0 && (e == EINTR || e == EAGAIN))
+		return 0; /* taken by another: a worker waits for the next */
+	close(copy);
+	accepted(x, r, a, nfd, e, &peer, plen);
+	return 1;
 }
 
 static void do_accept(struct ctx *x)
@@ -1285,8 +1342,15 @@ static void do_accept(struct ctx *x)
 	}
 	if (!(fl & O_NONBLOCK)) {
 		/* not listening: the kernel's error, at once */
-		if (getsockopt(copy, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening ||
-		    accept_later(x, copy, &a, &r) < 0) {
+		if (getsockopt(copy, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening) {
+			close(copy);
+			let_through(x);
+			log_rec(x, &r, 1);
+			return;
+		}
+		if (accept_queued(x, copy, &a, &r))
+			return;
+		if (accept_later(x, copy, &a, &r) < 0) {
 			close(copy);
 			let_through(x);
 			log_rec(x, &r, 1);
@@ -1724,6 +1788,8 @@ void sv_free(struct sv *s)
 		free(t->prog);
 		free(t);
 	}
+	if (s->has_serve_timer > 0)
+		timer_delete(s->serve_timer);
 	svlog_close(&s->log);
 	pthread_cond_destroy(&s->workers_gone);
 	pthread_mutex_destroy(&s->lock);

@@ -66,15 +66,17 @@ EOF
 	[ "$(logcount log.json call=setsockopt action=inject opt=SO_KEEPALIVE fd=4)" = 1 ]
 }
 
-@test "a static C server's blocking accept and accept4 get at=accept; fd numbers and close-on-exec as bare" {
+@test "a static C server's blocking accept and accept4 get at=accept, waiting or queued; fd numbers and close-on-exec as bare" {
 	bare_and_sv keepalive
-	assert_eq "$(grep -c 'SO_KEEPALIVE=0' bare.out)" 2
-	assert_eq "$(grep -c 'SO_KEEPALIVE=1' sv.out)" 2
+	assert_eq "$(grep -c 'SO_KEEPALIVE=0' bare.out)" 3
+	assert_eq "$(grep -c 'SO_KEEPALIVE=1' sv.out)" 3
 	diff <(sed 's/SO_KEEPALIVE=0/SO_KEEPALIVE=1/' bare.out) sv.out
 	grep -q '^fd=4 cloexec=0 ' sv.out
 	grep -q '^fd=6 cloexec=1 ' sv.out
+	grep -q '^fd=7 cloexec=0 ' sv.out
 	[ "$(logcount log.json call=accept ret=4)" = 1 ]
 	[ "$(logcount log.json call=accept4 ret=6)" = 1 ]
+	[ "$(logcount log.json call=accept ret=7)" = 1 ]
 }
 
 @test "a signal reaches a blocked accept: EINTR without SA_RESTART, the accept goes on with it, as bare" {

@@ -6,7 +6,8 @@
  * a supervised run can be compared with a bare one.
  *
  *   keepalive            accept, then accept4(SOCK_CLOEXEC), into a table
- *                        with a hole: "fd=N cloexec=C SO_KEEPALIVE=K"
+ *                        with a hole: "fd=N cloexec=C SO_KEEPALIVE=K";
+ *                        then an accept whose connection is queued already
  *   signal restart|plain a SIGUSR1 (handler with SA_RESTART, or without)
  *                        reaches the blocked accept before the client
  *                        connects: "handled=1 accept=EINTR" or the fd
@@ -127,8 +128,9 @@ static void show_accepted(int c)
 
 static int keepalive(void)
 {
-	int port, s = listener(&port), hole, c1, c2;
-	pid_t a, b;
+	int port, s = listener(&port), hole, c1, c2, c3;
+	struct pollfd pf = {.fd = s, .events = POLLIN};
+	pid_t a, b, c;
 
 	/* the lowest free number is below the highest open one */
 	hole = open("/dev/null", O_RDONLY);
@@ -143,7 +145,12 @@ static int keepalive(void)
 	c2 = accept4(s, NULL, NULL, SOCK_CLOEXEC);
 	show_accepted(c2);
 	printf("answered=%d\n", answered(c2));
-	printf("clients=%d\n", waited_ok(a) + waited_ok(b));
+	c = client(port, 0);
+	printf("queued=%d\n", poll(&pf, 1, 10000));
+	c3 = accept(s, NULL, NULL);
+	show_accepted(c3);
+	printf("answered=%d\n", answered(c3));
+	printf("clients=%d\n", waited_ok(a) + waited_ok(b) + waited_ok(c));
 	return 0;
 }
 
