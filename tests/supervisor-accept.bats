@@ -165,7 +165,11 @@ client 1 answered"
 @test "beyond 256 blocking accepts at once the kernel takes the others: said once, every connection still accepted" {
 	run --separate-stderr sv -p 'at=accept: SO_KEEPALIVE=1' -- "$SVA_DIR/svaccept" many 260
 	[ "$status" -eq 0 ]
-	assert_eq "$output" "answered=260 accepted=260 SO_KEEPALIVE=1: 256"
+	[[ "$output" =~ ^answered=260\ accepted=260\ SO_KEEPALIVE=1:\ ([0-9]+)$ ]]
+	# 256 waited for at once (on a machine too slow to take every call in
+	# the second given, a worker freed by an early connection takes one
+	# of the rest)
+	[ "${BASH_REMATCH[1]}" -ge 256 ] && [ "${BASH_REMATCH[1]}" -lt 260 ]
 	assert_contains "$stderr" "more than 256 blocking accepts wait at once: the kernel takes the others, without at=accept rules"
 	[ "$(grep -c 'blocking accepts' <<<"$stderr")" = 1 ]
 }

@@ -20,7 +20,7 @@
  *   prefork              two children accept on one blocking listener,
  *                        two clients: "child A got a connection ...", B too
  *   many N               N children block in accept on one listener, then
- *                        N clients: "answered=N SO_KEEPALIVE=1: K"
+ *                        N clients: "answered=N accepted=N SO_KEEPALIVE=1: K"
  *   emfile block|nonblock  at RLIMIT_NOFILE: accept=EMFILE, the listener
  *                        still readable; a descriptor closed, the same
  *                        client's connection is accepted and answers */
@@ -39,6 +39,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -310,8 +311,11 @@ static int many(int n)
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (pipe(p) < 0)
 		return 2;
+	pid_t *kids = calloc((size_t)n, sizeof *kids);
+	if (!kids)
+		return 2;
 	for (int i = 0; i < n; i++) {
-		if (fork() != 0)
+		if ((kids[i] = fork()) != 0)
 			continue;
 		close(p[0]);
 		alarm(60);
@@ -324,8 +328,23 @@ static int many(int n)
 		_exit(0);
 	}
 	close(p[1]);
-	/* every child is blocked in accept before the first client */
-	pause_ms(2000);
+	/* every child is in accept before the first client, and the
+	 * supervisor has had a second to take their calls */
+	for (int i = 0, tries = 0; i < n && tries < 3000; tries++) {
+		char path[64], sys[32] = "";
+		snprintf(path, sizeof path, "/proc/%ld/syscall", (long)kids[i]);
+		FILE *f = fopen(path, "r");
+		if (f) {
+			if (!fgets(sys, sizeof sys, f))
+				sys[0] = '\0';
+			fclose(f);
+		}
+		if (atoi(sys) == SYS_accept)
+			i++;
+		else
+			pause_ms(10);
+	}
+	pause_ms(1000);
 	for (int i = 0; i < n; i++) {
 		int c = socket(AF_INET, SOCK_STREAM, 0);
 		memset(buf, 0, sizeof buf);
