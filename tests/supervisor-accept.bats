@@ -13,6 +13,7 @@ setup_file() {
 	SVA_DIR=$(mktemp -d /tmp/sockpolicy-sva.XXXXXX)
 	export SVA_DIR
 	cc -O2 -static -o "$SVA_DIR/svaccept" "$SP_ROOT/tests/helpers/svaccept.c" -lpthread
+	cc -m32 -O2 -static -o "$SVA_DIR/svaccept-i386" "$SP_ROOT/tests/helpers/svaccept.c" -lpthread
 }
 
 teardown_file() {
@@ -32,8 +33,10 @@ bare_and_sv() {
 	cat bare.out sv.out
 }
 
-@test "the test program is static" {
+@test "the test programs are static, one of them i386" {
 	! readelf -l "$SVA_DIR/svaccept" | grep -q INTERP
+	! readelf -l "$SVA_DIR/svaccept-i386" | grep -q INTERP
+	readelf -h "$SVA_DIR/svaccept-i386" | grep -q 'ELF32'
 }
 
 @test "a python3 server's blocking accept gets at=accept: SO_KEEPALIVE=1 read back inside (0 bare)" {
@@ -144,6 +147,20 @@ EOF
 		wait
 		assert_eq "$(cat out)" "SO_KEEPALIVE=1"
 	done
+}
+
+@test "i386 (socketcall): blocking and queued accepts, a signal, SO_RCVTIMEO and EMFILE as bare, with at=accept" {
+	for mode in keepalive "signal plain" "rcvtimeo 400" "emfile nonblock"; do
+		rm -f log.json
+		# shellcheck disable=SC2086
+		timeout -k 5 60 "$SVA_DIR/svaccept-i386" $mode >bare.out 3>&- 4>&-
+		# shellcheck disable=SC2086
+		sv -p 'at=accept: SO_KEEPALIVE=1' -- "$SVA_DIR/svaccept-i386" $mode >sv.out
+		diff <(sed 's/SO_KEEPALIVE=0/SO_KEEPALIVE=1/' bare.out) sv.out
+	done
+	# the last keepalive run's three accepts all got the rule
+	sv -p 'at=accept: SO_KEEPALIVE=1' -- "$SVA_DIR/svaccept-i386" keepalive >sv.out
+	assert_eq "$(grep -c 'SO_KEEPALIVE=1' sv.out)" 3
 }
 
 @test "SO_RCVTIMEO on a blocking listener: accept fails with EAGAIN after it, as bare" {

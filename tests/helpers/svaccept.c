@@ -302,6 +302,20 @@ static int prefork(void)
 	return 0;
 }
 
+/* A system call number of accept (i386: socketcall too, or accept4). */
+static int is_accept(int nr)
+{
+#ifdef SYS_accept
+	if (nr == SYS_accept)
+		return 1;
+#endif
+#ifdef SYS_socketcall
+	if (nr == SYS_socketcall)
+		return 1;
+#endif
+	return nr == SYS_accept4;
+}
+
 static int many(int n)
 {
 	int port, s = listener(&port), p[2], got = 0, keepalive = 0, answers = 0;
@@ -339,7 +353,7 @@ static int many(int n)
 				sys[0] = '\0';
 			fclose(f);
 		}
-		if (atoi(sys) == SYS_accept)
+		if (is_accept(atoi(sys)))
 			i++;
 		else
 			pause_ms(10);
