@@ -6,6 +6,7 @@
  * program" says what a user sees. */
 #include "supervisor.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
@@ -23,10 +24,12 @@
 #include <sys/fsuid.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../common/sockkind.h"
@@ -96,6 +99,16 @@ struct sv {
 	int ready;         /* an eventfd: CMD's child has made the listener (or could not) */
 	struct sock_filter filter[SV_FILTER_MAX];
 	unsigned short filter_len; /* 0: too long */
+	/* held by the serving thread while it handles a call, and by an
+	 * accept worker while it finishes one: procs, socks, tabs, the log
+	 * and the fields below are shared.  Never held while waiting */
+	pthread_mutex_t lock;
+	pthread_cond_t workers_gone;
+	unsigned workers; /* blocking accepts waited for (do_accept) */
+	int stopping;     /* the workers answer "continue" and end */
+	int warned_workers;
+	timer_t serve_timer; /* bounds the serving thread's own accepts */
+	int has_serve_timer; /* 1 made, -1 could not be */
 };
 
 /* ---- routes: what the policy needs to see ---- */
@@ -797,11 +810,48 @@ static void catch_up(struct moment_ctx *m, struct sock *k, int fresh)
 	}
 }
 
+/* Installs M's socket (made or accepted here, and closed here after) in
+ * the target as the call's result: its lowest free number under its
+ * RLIMIT_NOFILE, close-on-exec as asked, as bare.  The call is answered
+ * and R written, with what the moment set.  Returns the number, or -1. */
+static int install(struct moment_ctx *m, struct sock *k, struct sp_record *r, int cloexec)
+{
+	struct ctx *x = m->x;
+	struct seccomp_notif_addfd add = {
+		.id = x->n->id,
+		.flags = SECCOMP_ADDFD_FLAG_SEND,
+		.srcfd = (uint32_t)m->copy,
+		.newfd_flags = cloexec ? O_CLOEXEC : 0,
+	};
+	int fd = ioctl(x->s->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add), e = errno;
+
+	close(m->copy);
+	m->copy = -1;
+	/* socket's record names the new socket; accept's, the listener */
+	if (r->call == SP_CALL_SOCKET)
+		r->fd = fd;
+	if (fd < 0) {
+		if (k)
+			sock_drop(x->s, k->ino);
+		if (e == ENOENT)
+			return -1; /* the call is gone: the target died */
+		answer(x, -1, e);
+		r->ret = -1;
+		r->err = e;
+		log_rec(x, r, 0);
+		return -1;
+	}
+	r->ret = fd;
+	log_rec(x, r, 0);
+	flush_injected(m, fd);
+	return fd;
+}
+
 /* ---- the calls ---- */
 
 static void do_socket(struct ctx *x)
 {
-	int domain = (int)x->c.a[0], type = (int)x->c.a[1], protocol = (int)x->c.a[2], fd, e;
+	int domain = (int)x->c.a[0], type = (int)x->c.a[1], protocol = (int)x->c.a[2], e;
 	struct sp_record r = {.call = SP_CALL_SOCKET, .family = domain, .type = type, .protocol = protocol};
 	struct moment_ctx m = {.x = x, .target_fd = -1};
 	struct stat st;
@@ -839,32 +889,7 @@ static void do_socket(struct ctx *x)
 	if (x->p->t && fstat(m.copy, &st) == 0)
 		k = sock_new(x->s, st.st_ino, sp_classify(domain, type, protocol));
 	apply_moment(&m, k, SP_AT_SOCKET, NULL, 0);
-	struct seccomp_notif_addfd add = {
-		.id = x->n->id,
-		.flags = SECCOMP_ADDFD_FLAG_SEND,
-		.srcfd = (uint32_t)m.copy,
-		.newfd_flags = (type & SOCK_CLOEXEC) ? O_CLOEXEC : 0,
-	};
-	/* the lowest free number in the target, under its RLIMIT_NOFILE: as bare */
-	fd = ioctl(x->s->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
-	e = errno;
-	close(m.copy);
-	if (fd < 0) {
-		if (k)
-			sock_drop(x->s, k->ino);
-		if (e == ENOENT)
-			return; /* the call is gone: the target died */
-		answer(x, -1, e);
-		r.fd = -1;
-		r.ret = -1;
-		r.err = e;
-		log_rec(x, &r, 0);
-		return;
-	}
-	r.fd = fd;
-	r.ret = fd;
-	log_rec(x, &r, 0);
-	flush_injected(&m, fd);
+	install(&m, k, &r, type & SOCK_CLOEXEC);
 }
 
 /* The target's fd could not be taken: EBADF is the call's own answer. */
@@ -950,89 +975,464 @@ static void do_bind_connect_listen(struct ctx *x)
 	log_rec(x, &r, 1);
 }
 
-static void do_accept(struct ctx *x)
+/* accept's arguments beyond the listener; TLEN: *addrlen as the call began */
+struct accept_args {
+	int flags, tlen;
+	uint64_t addrp, lenp;
+};
+
+/* Whether thread TID has no free descriptor number under its
+ * RLIMIT_NOFILE.  Bare, accept takes its number before a connection:
+ * at the limit it fails with EMFILE at once and the connection stays
+ * queued, so a supervisor's accept must not be made then.  The count is
+ * the size of /proc/TID/fd (Linux 6.2; 0 before, and the check is
+ * skipped); a table at the count is listed, as numbers opened before a
+ * lowered limit can lie above it. */
+static int fd_table_full(pid_t tid)
 {
-	int fd = (int)x->c.a[0], flags = x->c.call == SP_CALL_ACCEPT4 ? (int)x->c.a[3] : 0, e, fresh, nfd;
-	uint64_t addrp = x->c.a[1], lenp = x->c.a[2];
-	struct sp_record r = {.call = x->c.call, .fd = fd, .flags = flags};
-	struct moment_ctx m = {.x = x, .target_fd = -1};
+	struct rlimit rl;
+	char path[64];
+	struct stat st;
+	struct dirent *d;
+	rlim_t below = 0;
+	DIR *dir;
+
+	if (prlimit(tid, RLIMIT_NOFILE, NULL, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return 0;
+	snprintf(path, sizeof path, "/proc/%ld/fd", (long)tid);
+	if (stat(path, &st) < 0 || st.st_size <= 0 || (rlim_t)st.st_size < rl.rlim_cur)
+		return 0;
+	dir = opendir(path);
+	if (!dir)
+		return 0;
+	while ((d = readdir(dir))) {
+		char *end;
+		unsigned long n = strtoul(d->d_name, &end, 10);
+		if (end != d->d_name && !*end && n < rl.rlim_cur)
+			below++;
+	}
+	closedir(dir);
+	return below >= rl.rlim_cur;
+}
+
+/* The rest of an accept made here: NFD (or -1 and E) is accept4's
+ * result.  The at=accept moment, the peer's address written back, the
+ * socket installed as the call's result. */
+static void accepted(struct ctx *x, struct sp_record *r, const struct accept_args *a, int nfd, int e,
+		     const struct sockaddr_storage *peer, socklen_t plen)
+{
+	struct moment_ctx m = {.x = x, .copy = nfd, .target_fd = -1};
+	struct sock *k;
+	int fresh;
+
+	if (nfd < 0) {
+		answer(x, -1, e);
+		r->ret = -1;
+		r->err = e;
+		log_rec(x, r, 0);
+		return;
+	}
+	k = sock_of(x->s, nfd, &fresh);
+	r->addr = (struct sp_bytes){peer, plen < SP_RECORD_CUT ? plen : SP_RECORD_CUT};
+	if (k && x->p->t)
+		k->flags |= sp_accepted_history(x->p->t, (enum sp_class)k->cls);
+	apply_moment(&m, k, SP_AT_ACCEPT, (const struct sockaddr *)peer, plen);
+	if (a->addrp) {
+		socklen_t n = plen < (socklen_t)a->tlen ? plen : (socklen_t)a->tlen;
+		int pl = (int)plen;
+		if (poke(x->n->pid, a->addrp, peer, n) != (ssize_t)n ||
+		    poke(x->n->pid, a->lenp, &pl, sizeof pl) != sizeof pl) {
+			close(nfd);
+			answer(x, -1, EFAULT);
+			r->ret = -1;
+			r->err = EFAULT;
+			log_rec(x, r, 0);
+			return;
+		}
+	}
+	install(&m, k, r, a->flags & SOCK_CLOEXEC);
+}
+
+/* ---- blocking accepts: a worker thread each ---- */
+
+/* A bound on the threads (and listener copies) blocking accepts hold:
+ * beyond it an accept is left to the kernel, as before workers were. */
+#define ACCEPT_WORKERS 256
+/* How often a worker looks at its call: the program's signals, its
+ * death, the supervisor's end.  A signal reaches a blocked accept at
+ * most this late (a process-wide one in a threaded program, twice). */
+#define ACCEPT_SLICE_MS 50
+
+struct acceptor {
+	struct sv *s;
+	struct seccomp_notif n;
+	struct proc p; /* the caller as it was: the serving thread may forget its entry meanwhile */
+	struct ctx x;
+	struct accept_args a;
+	struct sp_record r;
+	int copy; /* the listener, open here */
+};
+
+/* Interrupts a worker's accept4, which blocks when another acceptor of
+ * the same listener (a prefork sibling) took the connection poll saw. */
+static int wake_signal(void) { return SIGRTMAX - 1; }
+
+static void on_wake(int sig) { (void)sig; }
+
+static void wake_handler_install(void)
+{
+	struct sigaction act = {.sa_handler = on_wake}; /* no SA_RESTART: accept4 returns EINTR */
+
+	sigemptyset(&act.sa_mask);
+	sigaction(wake_signal(), &act, NULL);
+}
+
+/* A timer that sends wake_signal() to the calling thread; installs the
+ * handler first (the signal's default would end us). */
+static int wake_timer(timer_t *timer)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	struct sigevent ev = {.sigev_notify = SIGEV_THREAD_ID, .sigev_signo = wake_signal()};
+
+	pthread_once(&once, wake_handler_install);
+	ev._sigev_un._tid = gettid();
+	return timer_create(CLOCK_MONOTONIC, &ev, timer);
+}
+
+/* accept4 on COPY, a blocking listener's copy, that poll found readable:
+ * should another acceptor (a prefork sibling) take the connection first,
+ * TIMER, armed every TICK_NS, ends the wait with EINTR. */
+static int accept_bounded(int copy, timer_t timer, long tick_ns, int flags, struct sockaddr_storage *peer,
+			  socklen_t *plen)
+{
+	struct itimerspec tick = {{0, tick_ns}, {0, tick_ns}}, off = {{0, 0}, {0, 0}};
+	int nfd, e;
+
+	timer_settime(timer, 0, &tick, NULL);
+	nfd = accept4(copy, (struct sockaddr *)peer, plen, flags & SOCK_NONBLOCK);
+	e = errno;
+	timer_settime(timer, 0, &off, NULL);
+	errno = e;
+	return nfd;
+}
+
+/* Whether the kernel would now give thread TID a signal, which its
+ * blocked accept must see as bare (EINTR, or a restart): the filter's
+ * WAIT_KILLABLE_RECV holds non-fatal signals while we hold the call.  A
+ * process-wide signal may be taken by another thread of a threaded
+ * process: it counts when it is still pending at the next look
+ * (*SHARED_SEEN).  A group stop another thread began (its leader
+ * stopped) waits for TID too.  -1: TID is gone. */
+static int signal_due(pid_t tid, pid_t tgid, int *shared_seen)
+{
+	char path[64], status[4096], f[64];
+	unsigned long long own, shared, open;
+	long threads;
+
+	snprintf(path, sizeof path, "/proc/%ld/status", (long)tid);
+	if (read_file(path, status, sizeof status) <= 0)
+		return -1;
+	status_field(status, "\nSigBlk:", f, sizeof f);
+	open = ~strtoull(f, NULL, 16);
+	/* an ignored signal is dropped when it is taken: no need to wake */
+	status_field(status, "\nSigIgn:", f, sizeof f);
+	open &= ~strtoull(f, NULL, 16);
+	status_field(status, "\nSigPnd:", f, sizeof f);
+	own = strtoull(f, NULL, 16) & open;
+	status_field(status, "\nShdPnd:", f, sizeof f);
+	shared = strtoull(f, NULL, 16) & open;
+	status_field(status, "\nThreads:", f, sizeof f);
+	threads = strtol(f, NULL, 10);
+	if (own)
+		return 1;
+	if (threads > 1 && tid != tgid) {
+		snprintf(path, sizeof path, "/proc/%ld/status", (long)tgid);
+		if (read_file(path, status, sizeof status) > 0) {
+			status_field(status, "\nState:", f, sizeof f);
+			if (f[strspn(f, " \t")] == 'T')
+				return 1;
+		}
+	}
+	if (!shared) {
+		*shared_seen = 0;
+		return 0;
+	}
+	if (threads <= 1 || *shared_seen)
+		return 1;
+	*shared_seen = 1;
+	return 0;
+}
+
+/* The serving thread and the workers share the bookkeeping and the log. */
+static void sv_lock(struct sv *s)
+{
+	pthread_mutex_lock(&s->lock);
+}
+
+static void sv_unlock(struct sv *s)
+{
+	pthread_mutex_unlock(&s->lock);
+}
+
+static long long ms_until(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (t->tv_sec - now.tv_sec) * 1000LL + (t->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+/* Waits, slice by slice, until the listener has a connection for us, the
+ * program has a signal (the kernel's accept then sees it), its
+ * SO_RCVTIMEO passes (EAGAIN), the program dies or the supervisor ends. */
+static void accept_wait(struct acceptor *w)
+{
+	struct ctx *x = &w->x;
+	struct timespec deadline;
+	struct timeval tv = {0, 0};
+	socklen_t len = sizeof tv;
+	int shared_seen = 0, stopping;
+	timer_t timer;
+
+	if (wake_timer(&timer) < 0) {
+		/* accept4 could block us for good: the kernel accepts */
+		let_through(x);
+		sv_lock(w->s);
+		log_rec(x, &w->r, 1);
+		sv_unlock(w->s);
+		return;
+	}
+	getsockopt(w->copy, SOL_SOCKET, SO_RCVTIMEO, &tv, &len);
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += tv.tv_sec;
+	deadline.tv_nsec += tv.tv_usec * 1000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	for (;;) {
+		long long left = tv.tv_sec || tv.tv_usec ? ms_until(&deadline) : ACCEPT_SLICE_MS;
+		struct pollfd pf = {w->copy, POLLIN, 0};
+		int ready = poll(&pf, 1, left < 0 ? 0 : left < ACCEPT_SLICE_MS ? (int)left : ACCEPT_SLICE_MS);
+		/* a connection is taken before a pending signal, as the kernel's
+		 * accept looks at signals only when it has to wait.  Read before
+		 * the call is confirmed pending: the tid is still ours */
+		int sig = ready > 0 ? 0 : signal_due(x->n->pid, x->p->tgid, &shared_seen);
+
+		if (!still_valid(x))
+			break; /* the program died, or a fatal signal ended it */
+		sv_lock(w->s);
+		stopping = w->s->stopping;
+		sv_unlock(w->s);
+		if (sig || stopping) {
+			let_through(x);
+			sv_lock(w->s);
+			log_rec(x, &w->r, 1);
+			sv_unlock(w->s);
+			break;
+		}
+		if (ready > 0) {
+			struct sockaddr_storage peer;
+			socklen_t plen = sizeof peer;
+			int nfd, e;
+			/* bare, its descriptor number was taken as accept began; a
+			 * thread of the program may have used the last since */
+			if (fd_table_full(x->n->pid)) {
+				sv_lock(w->s);
+				accepted(x, &w->r, &w->a, -1, EMFILE, NULL, 0);
+				sv_unlock(w->s);
+				break;
+			}
+			nfd = accept_bounded(w->copy, timer, ACCEPT_SLICE_MS * 1000000L, w->a.flags, &peer, &plen);
+			e = errno;
+			/* EINTR: another acceptor was first; EAGAIN: and SO_RCVTIMEO is set */
+			if (nfd >= 0 || (e != EINTR && e != EAGAIN)) {
+				sv_lock(w->s);
+				accepted(x, &w->r, &w->a, nfd, e, &peer, plen);
+				sv_unlock(w->s);
+				break;
+			}
+		}
+		if ((tv.tv_sec || tv.tv_usec) && ms_until(&deadline) <= 0) {
+			sv_lock(w->s);
+			accepted(x, &w->r, &w->a, -1, EAGAIN, NULL, 0);
+			sv_unlock(w->s);
+			break;
+		}
+	}
+	timer_delete(timer);
+}
+
+static void *accept_worker(void *arg)
+{
+	struct acceptor *w = arg;
+	struct sv *s = w->s;
+	sigset_t wake;
+
+	sigemptyset(&wake);
+	sigaddset(&wake, wake_signal());
+	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
+	accept_wait(w);
+	close(w->copy);
+	free(w);
+	pthread_mutex_lock(&s->lock);
+	if (--s->workers == 0)
+		pthread_cond_broadcast(&s->workers_gone);
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+/* A blocking accept, waited for by a worker so that the serving thread
+ * never blocks.  0: the worker has the call and COPY; -1: the kernel must
+ * take it (too many workers: said once). */
+static int accept_later(struct ctx *x, int copy, const struct accept_args *a, const struct sp_record *r)
+{
+	struct sv *s = x->s;
+	struct acceptor *w;
+	pthread_attr_t attr;
+	pthread_t thread;
+	int rc;
+
+	if (s->stopping)
+		return -1;
+	if (s->workers >= ACCEPT_WORKERS) {
+		if (!s->warned_workers) {
+			char msg[256];
+			s->warned_workers = 1;
+			snprintf(msg, sizeof msg,
+				 "more than %d blocking accepts wait at once: the kernel takes the others, without "
+				 "at=accept rules",
+				 ACCEPT_WORKERS);
+			fprintf(stderr, "sockpolicy: warning: process %ld (%s): %s\n", (long)x->p->tgid, x->p->prog,
+				msg);
+			svlog_note(&s->log, x->p->tgid, x->p->prog, msg);
+		}
+		return -1;
+	}
+	w = calloc(1, sizeof *w);
+	if (!w)
+		return -1;
+	w->s = s;
+	w->n = *x->n;
+	w->p = *x->p;
+	w->p.next = NULL;
+	w->p.pidfd = -1;
+	w->x = (struct ctx){s, &w->n, &w->p, x->c};
+	w->a = *a;
+	w->r = *r;
+	w->copy = copy;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	rc = pthread_create(&thread, &attr, accept_worker, w);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		free(w);
+		return -1;
+	}
+	/* the worker takes the lock, which the serving thread holds, before it ends */
+	s->workers++;
+	return 0;
+}
+
+/* Ends the workers: each answers its call "continue" (the program's
+ * accept goes on in the kernel) within a slice, and goes. */
+static void workers_stop(struct sv *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->stopping = 1;
+	while (s->workers)
+		pthread_cond_wait(&s->workers_gone, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* A blocking accept whose connection is queued already is made by the
+ * serving thread, as the kernel's accept would return at once: a thread
+ * hop and its scheduling less (a busy server's every accept).  Should
+ * another acceptor take the connection between poll and accept4, the
+ * wait ends within a tick of 1 ms.  1: done, COPY closed. */
+static int accept_queued(struct ctx *x, int copy, const struct accept_args *a, struct sp_record *r)
+{
+	struct sv *s = x->s;
+	struct pollfd pf = {copy, POLLIN, 0};
 	struct sockaddr_storage peer;
 	socklen_t plen = sizeof peer;
-	int tlen = 0, fl;
-	struct sock *k;
+	sigset_t wake;
+	int nfd, e;
 
-	m.copy = take_fd(x, fd);
-	if (m.copy < 0) {
+	if (!s->has_serve_timer)
+		s->has_serve_timer = wake_timer(&s->serve_timer) == 0 ? 1 : -1;
+	if (s->has_serve_timer < 0 || poll(&pf, 1, 0) != 1 || !(pf.revents & POLLIN))
+		return 0;
+	sigemptyset(&wake);
+	sigaddset(&wake, wake_signal());
+	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
+	nfd = accept_bounded(copy, s->serve_timer, 1000000L, a->flags, &peer, &plen);
+	e = errno;
+	pthread_sigmask(SIG_BLOCK, &wake, NULL);
+	if (nfd < 0 && (e == EINTR || e == EAGAIN))
+		return 0; /* taken by another: a worker waits for the next */
+	close(copy);
+	accepted(x, r, a, nfd, e, &peer, plen);
+	return 1;
+}
+
+static void do_accept(struct ctx *x)
+{
+	int fd = (int)x->c.a[0], e, fl, listening = 0, copy, nfd;
+	struct accept_args a = {.flags = x->c.call == SP_CALL_ACCEPT4 ? (int)x->c.a[3] : 0,
+				.addrp = x->c.a[1],
+				.lenp = x->c.a[2]};
+	struct sp_record r = {.call = x->c.call, .fd = fd, .flags = a.flags};
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof peer, len = sizeof listening;
+
+	copy = take_fd(x, fd);
+	if (copy < 0) {
 		no_fd(x, &r, errno);
 		return;
 	}
-	fl = fcntl(m.copy, F_GETFL);
-	/* A non-blocking listener (Go's, any event loop's) is accepted from
-	 * here: at=accept rules act before the program has the socket.  A
-	 * blocking one would block the supervisor: the kernel accepts it, out
-	 * of our sight */
-	if (fl < 0 || !(fl & O_NONBLOCK) || !x->p->same_creds || (flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) ||
-	    (addrp && (!lenp || peek(x->n->pid, lenp, &tlen, sizeof tlen) != sizeof tlen || tlen < 0))) {
-		close(m.copy);
+	fl = fcntl(copy, F_GETFL);
+	/* Accepted here (or by a worker): at=accept rules act before the
+	 * program has the socket */
+	if (fl < 0 || !x->p->same_creds || (a.flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) ||
+	    (a.addrp && (!a.lenp || peek(x->n->pid, a.lenp, &a.tlen, sizeof a.tlen) != sizeof a.tlen || a.tlen < 0))) {
+		close(copy);
 		let_through(x);
 		log_rec(x, &r, 1);
 		return;
 	}
 	if (!still_valid(x)) {
-		close(m.copy);
+		close(copy);
 		return;
 	}
-	nfd = accept4(m.copy, (struct sockaddr *)&peer, &plen, flags & SOCK_NONBLOCK);
-	e = errno;
-	close(m.copy);
-	if (nfd < 0) {
-		answer(x, -1, e);
-		r.ret = -1;
-		r.err = e;
-		log_rec(x, &r, 0);
+	/* the kernel's order: EMFILE before any error of the socket's */
+	if (fd_table_full(x->n->pid)) {
+		close(copy);
+		accepted(x, &r, &a, -1, EMFILE, NULL, 0);
 		return;
 	}
-	m.copy = nfd;
-	k = sock_of(x->s, nfd, &fresh);
-	r.addr = (struct sp_bytes){&peer, plen < SP_RECORD_CUT ? plen : SP_RECORD_CUT};
-	if (k && x->p->t)
-		k->flags |= sp_accepted_history(x->p->t, (enum sp_class)k->cls);
-	apply_moment(&m, k, SP_AT_ACCEPT, (struct sockaddr *)&peer, plen);
-	if (addrp) {
-		socklen_t n = plen < (socklen_t)tlen ? plen : (socklen_t)tlen;
-		int pl = (int)plen;
-		if (poke(x->n->pid, addrp, &peer, n) != (ssize_t)n || poke(x->n->pid, lenp, &pl, sizeof pl) != sizeof pl) {
-			close(nfd);
-			answer(x, -1, EFAULT);
-			r.ret = -1;
-			r.err = EFAULT;
-			log_rec(x, &r, 0);
+	if (!(fl & O_NONBLOCK)) {
+		/* not listening: the kernel's error, at once */
+		if (getsockopt(copy, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening) {
+			close(copy);
+			let_through(x);
+			log_rec(x, &r, 1);
 			return;
 		}
-	}
-	struct seccomp_notif_addfd add = {
-		.id = x->n->id,
-		.flags = SECCOMP_ADDFD_FLAG_SEND,
-		.srcfd = (uint32_t)nfd,
-		.newfd_flags = (flags & SOCK_CLOEXEC) ? O_CLOEXEC : 0,
-	};
-	int got = ioctl(x->s->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
-	e = errno;
-	close(nfd);
-	if (got < 0) {
-		if (k)
-			sock_drop(x->s, k->ino);
-		if (e == ENOENT)
+		if (accept_queued(x, copy, &a, &r))
 			return;
-		answer(x, -1, e);
-		r.ret = -1;
-		r.err = e;
-		log_rec(x, &r, 0);
+		if (accept_later(x, copy, &a, &r) < 0) {
+			close(copy);
+			let_through(x);
+			log_rec(x, &r, 1);
+		}
 		return;
 	}
-	r.ret = got;
-	log_rec(x, &r, 0);
-	flush_injected(&m, got);
+	nfd = accept4(copy, (struct sockaddr *)&peer, &plen, a.flags & SOCK_NONBLOCK);
+	e = errno;
+	close(copy);
+	accepted(x, &r, &a, nfd, e, &peer, plen);
 }
 
 #define VALUE_MAX 4096
@@ -1323,9 +1723,11 @@ static void *serve(void *arg)
 			continue;
 		}
 		memset(&n, 0, sizeof n);
-		if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, &n) == 0)
+		if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_RECV, &n) == 0) {
+			sv_lock(s);
 			handle(s, &n);
-		else if (errno != EINTR && errno != ENOENT)
+			sv_unlock(s);
+		} else if (errno != EINTR && errno != ENOENT)
 			break;
 		/* ENOENT: the caller died before we took its call */
 	}
@@ -1377,6 +1779,8 @@ struct sv *sv_new(const struct sv_config *cfg)
 	s->parent = getpid();
 	s->gone.pidfd = -1;
 	s->stop = s->ready = -1;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->workers_gone, NULL);
 	if (svlog_open(&s->log, cfg->log, cfg->json, cfg->strict) < 0) {
 		free(s);
 		return NULL;
@@ -1476,6 +1880,8 @@ void sv_wait_done(struct sv *s)
 		pthread_join(s->thread, NULL);
 		s->serving = 0;
 	}
+	/* no process is left under the filter: the workers' calls are gone */
+	workers_stop(s);
 	sv_guard_release(s->guard, s->guard_fd);
 	s->guard = 0;
 }
@@ -1493,6 +1899,7 @@ void sv_free(struct sv *s)
 {
 	if (!s)
 		return;
+	workers_stop(s);
 	if (s->serving) {
 		stop_serving(s);
 		pthread_join(s->thread, NULL);
@@ -1528,6 +1935,10 @@ void sv_free(struct sv *s)
 		free(t->prog);
 		free(t);
 	}
+	if (s->has_serve_timer > 0)
+		timer_delete(s->serve_timer);
 	svlog_close(&s->log);
+	pthread_cond_destroy(&s->workers_gone);
+	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
