@@ -316,15 +316,16 @@ static int proc_same_task(struct sv *s, const struct proc *p, int fd_follows)
 	return p->tid == p->tgid || syscall(SYS_tgkill, p->tgid, p->tid, 0) == 0 || errno != ESRCH;
 }
 
-/* A call of syscalls.h's *_CRED_CALLS from TGID: every entry of it, and
- * those its threads get later (they look at the leader's), reads its
- * credentials at each call from now on. */
-static void proc_mark_volatile(struct sv *s, pid_t tgid)
+/* A call of syscalls.h's *_CRED_CALLS from P: its process reads its
+ * credentials at each call from now on.  The leader's entry carries it
+ * for every thread (proc_is_volatile), P's own where there is no leader's. */
+static void proc_mark_volatile(struct sv *s, struct proc *p)
 {
-	for (unsigned i = 0; i < NPROC; i++)
-		for (struct proc *p = s->procs[i]; p; p = p->next)
-			if (p->tgid == tgid)
-				p->creds_volatile = 1;
+	struct proc *lead = proc_find(s, p->tgid);
+
+	p->creds_volatile = 1;
+	if (lead)
+		lead->creds_volatile = 1;
 }
 
 static int proc_is_volatile(struct sv *s, const struct proc *p)
@@ -393,10 +394,6 @@ static struct proc *proc_lookup(struct sv *s, pid_t tid, int fd_follows)
 	p->tgid = (pid_t)tgid;
 	p->same_creds = same;
 	p->netns = netns_of(path);
-	if (tid != (pid_t)tgid) {
-		const struct proc *lead = proc_find(s, (pid_t)tgid);
-		p->creds_volatile = lead && lead->creds_volatile;
-	}
 	/* prog: the basename of argv[0] at exec (SPEC §6) */
 	snprintf(path, sizeof path, "/proc/%ld/cmdline", tgid);
 	if (read_file(path, cmdline, sizeof cmdline) > 0) {
@@ -1614,7 +1611,7 @@ static void handle(struct sv *s, struct seccomp_notif *n)
 		 * process's credentials are read at each of its calls */
 		struct proc *p = proc_get(s, n->pid);
 		if (p)
-			proc_mark_volatile(s, p->tgid);
+			proc_mark_volatile(s, p);
 		let_through(&x);
 		return;
 	}

@@ -58,11 +58,12 @@ logcount() {
 }
 
 # Waits until FILE is not empty (a server's port file), up to 30 s: a
-# loaded CI machine can take seconds to start an interpreter.
+# loaded CI machine can take seconds to start an interpreter.  TEST -e:
+# until it exists (an empty marker file).
 wait_for_file() {
-	local i
+	local i test=${2:--s}
 	for i in $(seq 1 600); do
-		[ -s "$1" ] && return 0
+		[ "$test" "$1" ] && return 0
 		sleep 0.05
 	done
 	echo "timed out waiting for $1" >&2

@@ -211,7 +211,7 @@ client=1"
 	start=$SECONDS
 	"$CLI" run --via=seccomp -p 'at=accept: SO_KEEPALIVE=1' -- "$PYTHON" block.py 3>&- 4>&- &
 	pid=$!
-	wait_for_file_made ready
+	wait_for_file ready -e
 	kill -TERM "$pid"
 	rc=0
 	wait "$pid" || rc=$?
@@ -227,12 +227,3 @@ client=1"
 	! kill -0 "$(cat daemon.pid)" 2>/dev/null
 }
 
-# wait_for_file_made FILE: as wait_for_file, for an empty marker file.
-wait_for_file_made() {
-	local i
-	for i in $(seq 1 600); do
-		[ -e "$1" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}

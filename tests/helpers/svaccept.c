@@ -163,20 +163,30 @@ static void on_usr1(int sig)
 	handled = 1;
 }
 
-static int with_signal(int restart)
+/* Installs ACT for SIGUSR1 and forks a process that sends it to PARENT
+ * 400 ms later, while PARENT waits in accept. */
+static pid_t kick_later(struct sigaction *act, pid_t parent)
 {
-	struct sigaction act = {.sa_handler = on_usr1, .sa_flags = restart ? SA_RESTART : 0};
-	int port, s = listener(&port), c;
-	pid_t parent = getpid(), kicker, cl;
+	pid_t kicker;
 
-	sigemptyset(&act.sa_mask);
-	sigaction(SIGUSR1, &act, NULL);
+	sigemptyset(&act->sa_mask);
+	sigaction(SIGUSR1, act, NULL);
 	kicker = fork();
 	if (kicker == 0) {
 		pause_ms(400);
 		kill(parent, SIGUSR1);
 		_exit(0);
 	}
+	return kicker;
+}
+
+static int with_signal(int restart)
+{
+	struct sigaction act = {.sa_handler = on_usr1, .sa_flags = restart ? SA_RESTART : 0};
+	int port, s = listener(&port), c;
+	pid_t parent = getpid(), kicker, cl;
+
+	kicker = kick_later(&act, parent);
 	cl = client(port, 1200);
 	c = accept(s, NULL, NULL);
 	if (c < 0) {
@@ -222,14 +232,7 @@ static int threads(int main_accepts)
 	pthread_t t;
 
 	b.s = listener(&port);
-	sigemptyset(&act.sa_mask);
-	sigaction(SIGUSR1, &act, NULL);
-	kicker = fork();
-	if (kicker == 0) {
-		pause_ms(400);
-		kill(parent, SIGUSR1);
-		_exit(0);
-	}
+	kicker = kick_later(&act, parent);
 	cl = client(port, 1200);
 	pthread_create(&t, NULL, main_accepts ? sleep_in_thread : accept_in_thread, &b);
 	if (main_accepts)
