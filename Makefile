@@ -153,13 +153,17 @@ $(B)/bench/gobench: tests/bench/gobench.go
 	@mkdir -p $(@D) $(B)/gocache
 	cd $(@D) && CGO_ENABLED=0 GOCACHE=$(abspath $(B))/gocache GO111MODULE=off GOFLAGS= \
 		go build -o gobench $(abspath $<)
+$(B)/bench/spawn_time: tests/bench/spawn_time.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
 SV_BENCH_GO := $(if $(shell command -v go 2>/dev/null),$(B)/bench/gobench)
 
-bench: all $(BENCH) $(INSPECT_BENCH) $(SV_BENCH) $(SV_BENCH)-static $(SV_BENCH_GO)
+bench: all $(BENCH) $(INSPECT_BENCH) $(SV_BENCH) $(SV_BENCH)-static $(B)/bench/spawn_time $(SV_BENCH_GO)
 	@$(BENCH) --lib $(LIB)
 	@tests/bench/workload.sh --lib $(LIB)
 	@$(INSPECT_BENCH) $(CLI)
 	@tests/bench/supervisor.sh --cli $(CLI) --lib $(LIB) --static $(SV_BENCH)-static --dynamic $(SV_BENCH) \
+		--spawn-time $(B)/bench/spawn_time \
 		$(if $(SV_BENCH_GO),--go $(SV_BENCH_GO))
 
 # Everything a test needs, built; then every suite.  Last line of output:

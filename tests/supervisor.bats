@@ -314,7 +314,7 @@ server SO_RCVBUF=131072 TCP_NODELAY=1"
 	("$CLI" run --via=seccomp -p 'SO_KEEPALIVE=1' -- "$SV_DIR/svprobe-static" hold >hold.out 2>&1 3>&- 4>&-) &
 	wait_for_file hold.out
 	for i in $(seq 1 100); do grep -q holding hold.out && break; sleep 0.05; done
-	# the oldest: sockpolicy itself (its guard, a fork, has the same command line)
+	# the oldest: sockpolicy itself (its guard, a clone of it, has the same command line)
 	cli=$(pgrep -f -o "sockpolicy run --via=seccomp -p SO_KEEPALIVE=1 -- $SV_DIR/svprobe-static hold")
 	child=$(pgrep -P "$cli" -x svprobe-static)
 	guard=$(pgrep -P "$cli" -x sockpolicy-guar)
@@ -503,8 +503,9 @@ PY
 	[ -z "${SOCKPOLICY_TEST_SANITIZED:-}" ] || skip "a sanitized build is not benchmarked"
 	cc -O2 -static -o sv_bench-static "$SP_ROOT/tests/bench/sv_bench.c"
 	cc -O2 -o sv_bench "$SP_ROOT/tests/bench/sv_bench.c"
-	run env SV_BENCH_ROUNDS=1 SV_BENCH_N=200 "$SP_ROOT/tests/bench/supervisor.sh" --cli "$CLI" --lib "$LIB" \
-		--static "$PWD/sv_bench-static" --dynamic "$PWD/sv_bench"
+	cc -O2 -o spawn_time "$SP_ROOT/tests/bench/spawn_time.c"
+	run env SV_BENCH_ROUNDS=1 SV_BENCH_N=200 SV_BENCH_RUNS=5 "$SP_ROOT/tests/bench/supervisor.sh" --cli "$CLI" \
+		--lib "$LIB" --static "$PWD/sv_bench-static" --dynamic "$PWD/sv_bench" --spawn-time "$PWD/spawn_time"
 	[ "$status" -eq 0 ]
 	assert_contains "$output" "setsockopt let through (ns)"
 	assert_contains "$output" "setsockopt handled, force (ns)"

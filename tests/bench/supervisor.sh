@@ -4,9 +4,10 @@
 # an audit of a Go program against strace -f.  Times are wall-clock, not
 # instruction counts (the supervisor's cost is context switches, which
 # valgrind cannot see): per call, the fastest of alternating rounds, as a
-# busy machine only ever adds time; per run, the median of 30.
+# busy machine only ever adds time; per run, the median of 30 runs, the
+# commands compared taking turns (spawn_time).
 #
-#   supervisor.sh --cli CLI --lib LIB --static PROG --dynamic PROG [--go GOPROG]
+#   supervisor.sh --cli CLI --lib LIB --static PROG --dynamic PROG --spawn-time SPAWN_TIME [--go GOPROG]
 set -euo pipefail
 
 while [ $# -gt 0 ]; do
@@ -16,10 +17,12 @@ while [ $# -gt 0 ]; do
 	--static) STATIC=$2 ;;
 	--dynamic) DYNAMIC=$2 ;;
 	--go) GOPROG=$2 ;;
+	--spawn-time) SPAWN_TIME=$2 ;;
 	*) echo "supervisor.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift 2
 done
+[ -n "${SPAWN_TIME:-}" ] || { echo "supervisor.sh: --spawn-time is needed" >&2; exit 2; }
 ROUNDS=${SV_BENCH_ROUNDS:-5}
 N=${SV_BENCH_N:-20000}
 POLICY='tcp: force TCP_NODELAY=1; SO_RCVBUF=64K'
@@ -38,16 +41,12 @@ per_call() {
 	echo "$(printf '%s\n' "${b[@]}" | fastest) $(printf '%s\n' "${l[@]}" | fastest) $(printf '%s\n' "${s[@]}" | fastest)"
 }
 
-# wall CMD...: microseconds for one run of CMD, the median of 30
-wall() {
-	local i t0 t1 v=()
-	for ((i = 0; i < 30; i++)); do
-		t0=$(date +%s%N)
-		"$@" >/dev/null 2>&1
-		t1=$(date +%s%N)
-		v+=($(((t1 - t0) / 1000)))
-	done
-	printf '%s\n' "${v[@]}" | median
+# turns N CMD... ::: CMD...: microseconds for one run of each, a line
+# each, the median of N; the commands take turns
+turns() {
+	local out
+	out=$("$SPAWN_TIME" "$@") || { echo "supervisor.sh: a timed command failed" >&2; exit 1; }
+	echo "$out"
 }
 
 row() { printf '%-36s %10s %10s %12s %12s  %s\n' "$@"; }
@@ -73,15 +72,15 @@ row "  of which a bare notification (ns)" "$hb" "-" "$ff" "$d" "the floor: no su
 read -r sb sl ss <<<"$(per_call socket)"
 d=$(awk -v a="$ss" -v b="$sb" 'BEGIN { printf "%.1f", a - b }')
 row "socket+close, option at creation (ns)" "$sb" "$sl" "$ss" "$d" "-"
-ub=$(wall "$STATIC" noop)
-ul=$(wall "$CLI" run --via=preload -p "$POLICY" -- "$DYNAMIC" noop)
-us=$(wall "$CLI" run --via=seccomp -p "$POLICY" -- "$STATIC" noop)
+{ read -r ub; read -r ul; read -r us; } < <(turns "${SV_BENCH_RUNS:-200}" "$STATIC" noop ::: \
+	"$CLI" run --via=preload -p "$POLICY" -- "$DYNAMIC" noop ::: \
+	"$CLI" run --via=seccomp -p "$POLICY" -- "$STATIC" noop)
 row "start-up, run ... -- noop (us)" "$ub" "$ul" "$us" "$((us - ub))" "<= 1000 us: $(verdict $((us - ub)) 1000)"
 if [ -n "${GOPROG:-}" ] && command -v strace >/dev/null; then
 	G=${SV_BENCH_GO_N:-5000}
-	gb=$(wall "$GOPROG" "$G")
-	ga=$(wall "$CLI" audit --via=seccomp -- "$GOPROG" "$G")
-	gs=$(wall strace -f -qq -e trace=network -o /dev/null "$GOPROG" "$G")
+	{ read -r gb; read -r ga; read -r gs; } < <(turns 30 "$GOPROG" "$G" ::: \
+		"$CLI" audit --via=seccomp -- "$GOPROG" "$G" ::: \
+		"$(command -v strace)" -f -qq -e trace=network -o /dev/null "$GOPROG" "$G")
 	# 3 socket calls a round
 	pa=$(awk -v a="$ga" -v b="$gb" -v n="$G" 'BEGIN { printf "%.2f", (a - b) / (3 * n) }')
 	ps=$(awk -v a="$gs" -v b="$gb" -v n="$G" 'BEGIN { printf "%.2f", (a - b) / (3 * n) }')
