@@ -231,6 +231,9 @@ export UBSAN_OPTIONS ?= print_stacktrace=1
 export SOCKPOLICY_TEST_SANITIZED := 1
 endif
 
+# The supervisor's filter is tested whole (it includes filter.c).
+$(B)/tests/test_filter: supervisor/filter.c supervisor/filter.h supervisor/syscalls.h
+
 # The fuzzers' inputs are replayed by a unit test: rebuild it when they change.
 $(B)/tests/test_fuzz: tests/fuzz/fuzz_policy.c tests/fuzz/fuzz_record.c
 
