@@ -1,6 +1,9 @@
 # Shared by every bats suite: where the build is, and small helpers.
 # SOCKPOLICY_TESTLIB / SOCKPOLICY_TESTCLI point the suites at an installed
 # build instead of build/ (as libfaketime's FAKETIME_TESTLIB does).
+#
+# A negated command (`! cmd`) never fails a test unless it is the test's
+# last command (bash's errexit ignores it): write `! cmd || false`.
 
 SP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 B=${B:-build}

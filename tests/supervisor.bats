@@ -322,8 +322,8 @@ server SO_RCVBUF=131072 TCP_NODELAY=1"
 	kill -0 "$child"
 	kill -9 "$cli"
 	for i in $(seq 1 100); do kill -0 "$child" 2>/dev/null || kill -0 "$guard" 2>/dev/null || break; sleep 0.05; done
-	! kill -0 "$child" 2>/dev/null
-	! kill -0 "$guard" 2>/dev/null
+	! kill -0 "$child" 2>/dev/null || false
+	! kill -0 "$guard" 2>/dev/null || false
 	wait || true
 	assert_not_contains "$(cat hold.out)" "failed"
 }
