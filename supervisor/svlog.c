@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../log/dest.h"
@@ -23,6 +24,10 @@
 
 /* A ret no call returns: formatted, then written as null */
 #define RET_SENTINEL (LONG_MIN + 7)
+
+/* Some 300 JSON records: the write that carries them costs what one
+ * record's alone did */
+#define HOLD_MAX 65536
 
 /* A descriptor CMD shares (stderr, fd:N) is CMD's own blocking
  * description: the single serving thread writing there would stall every
@@ -100,6 +105,69 @@ static void write_nonblocking(const struct svlog *l, const char *buf, size_t len
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+/* A regular file takes what it is given unless it is full (or at its
+ * size limit): a short write is carried on, and an error drops the rest,
+ * as a record that could not be written was always dropped. */
+static void write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Only a regular file: a pipe, terminal or socket has a reader who
+ * expects each record as it comes, and never blocking them is SPEC §2's
+ * (write_nonblocking).  Without the memory, each record is written
+ * alone, as before. */
+static void hold_if_file(struct svlog *l)
+{
+	struct stat st;
+
+	if (l->mode == SVLOG_PLAIN && fstat(l->fd, &st) == 0 && S_ISREG(st.st_mode))
+		l->buf = malloc(HOLD_MAX);
+}
+
+/* A whole record, never a part: what the file holds is always whole
+ * lines, whenever the held ones are written. */
+static void hold(struct svlog *l, const char *rec, size_t len)
+{
+	struct timespec now;
+
+	if (l->len + len > HOLD_MAX)
+		svlog_flush(l);
+	if (len > HOLD_MAX) {
+		write_all(l->fd, rec, len);
+		return;
+	}
+	if (!l->len) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		l->due = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec + SVLOG_DELAY_NS;
+	}
+	memcpy(l->buf + l->len, rec, len);
+	l->len += len;
+}
+
+void svlog_flush(struct svlog *l)
+{
+	if (!l->len)
+		return;
+	write_all(l->fd, l->buf, l->len);
+	l->len = 0;
+}
+
+void svlog_hold_none(struct svlog *l)
+{
+	svlog_flush(l);
+	free(l->buf);
+	l->buf = NULL;
+}
+
 /* syslog as the library sends it (preload/sink.c): our own datagram
  * socket, each record one datagram with an RFC 3164 head in UTC
  * (log/dest.h) naming the process the record is about, never blocking;
@@ -128,7 +196,7 @@ int svlog_open(struct svlog *l, const char *spec, int json, int strict)
 	char msg[256];
 	int n, kind;
 
-	*l = (struct svlog){0, -1, json, NULL, SVLOG_PLAIN};
+	*l = (struct svlog){0, -1, json, NULL, SVLOG_PLAIN, NULL, 0, 0};
 	if (!spec || !*spec)
 		return 0;
 	kind = sp_dest_parse(spec, &n, msg, sizeof msg);
@@ -142,6 +210,7 @@ int svlog_open(struct svlog *l, const char *spec, int json, int strict)
 			return -1;
 		}
 		l->kind = 1;
+		hold_if_file(l);
 		return 0;
 	}
 	if (kind == SP_DEST_SYSLOG) {
@@ -177,15 +246,18 @@ int svlog_open(struct svlog *l, const char *spec, int json, int strict)
 		return -1;
 	}
 	l->kind = 1;
+	hold_if_file(l);
 	return 0;
 }
 
 void svlog_close(struct svlog *l)
 {
+	svlog_flush(l);
 	if (l->fd >= 0)
 		close(l->fd);
 	free(l->tmpl);
-	*l = (struct svlog){0, -1, 0, NULL, SVLOG_PLAIN};
+	free(l->buf);
+	*l = (struct svlog){0, -1, 0, NULL, SVLOG_PLAIN, NULL, 0, 0};
 }
 
 /* Replaces the sentinel's digits in BUF by WITH; returns the new length. */
@@ -229,7 +301,10 @@ void svlog_write(struct svlog *l, const struct sp_record *r, pid_t pid, pid_t ti
 	if (ret_unknown)
 		len = unknown_ret(buf, len, l->json ? "null" : "?");
 	if (l->kind == 1) {
-		write_nonblocking(l, buf, len);
+		if (l->buf)
+			hold(l, buf, len);
+		else
+			write_nonblocking(l, buf, len);
 		return;
 	}
 	char path[PATH_MAX];
@@ -252,6 +327,8 @@ void svlog_note(struct svlog *l, pid_t pid, const char *prog, const char *msg)
 
 	if (!l->kind || l->json)
 		return;
+	/* after the records made before it, as they were made */
+	svlog_flush(l);
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (l->kind == 3) {
 		n = (int)sp_syslog_head(buf, &now, pid);
