@@ -19,6 +19,10 @@
 
 #include "supervisor.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 /* The signals that go on to CMD.  The terminal's ^C and ^\ reach CMD by
  * itself, as one of the foreground process group; a signal sent to us
  * alone (kill, timeout) is passed on. */
@@ -123,6 +127,12 @@ int sv_spawn(char *const cmd[], struct sv *sv, unsigned flags, int *started)
 	char child_stack[128 * 1024] __attribute__((aligned(64)));
 	pid = clone(child_main, child_stack + sizeof child_stack, CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD,
 		    &args);
+#if defined(__SANITIZE_ADDRESS__)
+	/* the child's frames left AddressSanitizer's marks of their own
+	 * locals on this buffer: a later, deeper call of ours that uses the
+	 * same stack would be reported for touching them */
+	ASAN_UNPOISON_MEMORY_REGION(child_stack, sizeof child_stack);
+#endif
 	if (pinned)
 		sched_setaffinity(0, sizeof cpus, &cpus);
 	close(pipefd[1]);
