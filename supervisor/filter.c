@@ -32,7 +32,7 @@ struct prog {
 	struct sock_filter f[SV_FILTER_MAX];
 	size_t n;
 	int at[MAX_LABELS]; /* where each label is, -1 until placed */
-	int nlabels;
+	int nlabels, out_of_labels;
 	struct {
 		size_t insn;
 		int jt, jf;
@@ -44,6 +44,7 @@ static void prog_init(struct prog *p)
 {
 	p->n = p->njumps = 0;
 	p->nlabels = L_FIXED;
+	p->out_of_labels = 0;
 	for (int i = 0; i < MAX_LABELS; i++)
 		p->at[i] = -1;
 }
@@ -55,7 +56,13 @@ static void emit(struct prog *p, unsigned short code, unsigned k)
 	p->n++;
 }
 
-static int new_label(struct prog *p) { return p->nlabels < MAX_LABELS ? p->nlabels++ : L_NEXT; }
+static int new_label(struct prog *p)
+{
+	if (p->nlabels < MAX_LABELS)
+		return p->nlabels++;
+	p->out_of_labels = 1; /* the block is refused (resolve) */
+	return L_NEXT;
+}
 
 static void place(struct prog *p, int label)
 {
@@ -74,7 +81,7 @@ static void jump(struct prog *p, unsigned short code, unsigned k, int jt, int jf
 /* The offsets of every jump; 0 when one is out of reach (too long). */
 static int resolve(struct prog *p)
 {
-	if (p->n > SV_FILTER_MAX)
+	if (p->n > SV_FILTER_MAX || p->out_of_labels)
 		return 0;
 	for (size_t i = 0; i < p->njumps; i++) {
 		size_t at = p->jumps[i].insn;
