@@ -19,10 +19,10 @@
 #include <fcntl.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -361,12 +361,25 @@ static void guard_main(int sock, int done)
 }
 
 struct guard_args {
-	int sock, done, ours; /* ours: our end of DONE, whose closing the guard waits for */
+	int sock, done;
 };
+
+/* The guard keeps SOCK and DONE and nothing else of ours: a pipe it held
+ * (our stdout, a piped log) would keep its reader waiting after we die. */
+static void keep_only(int a, int b)
+{
+	int lo = a < b ? a : b, hi = a < b ? b : a;
+
+	if (lo > 0)
+		syscall(SYS_close_range, 0u, (unsigned)lo - 1, 0u);
+	if (hi > lo + 1)
+		syscall(SYS_close_range, (unsigned)lo + 1, (unsigned)hi - 1, 0u);
+	syscall(SYS_close_range, (unsigned)hi + 1, ~0u, 0u);
+}
 
 static int guard_entry(void *arg)
 {
-	const struct guard_args *a = arg;
+	const struct guard_args a = *(const struct guard_args *)arg;
 
 	/* the terminal's signals are for CMD and sockpolicy; the guard
 	 * ends with sockpolicy, by the pipe */
@@ -375,45 +388,53 @@ static int guard_entry(void *arg)
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
-	close(a->ours);
+	keep_only(a.sock, a.done);
 	prctl(PR_SET_NAME, "sockpolicy-guard");
-	guard_main(a->sock, a->done);
+	guard_main(a.sock, a.done);
 	_exit(0);
 }
 
 /* The guard shares our memory (CLONE_VM, as a vfork child without the
  * wait): a fork's copy of the page tables, and the copy-on-write faults
- * we take after it, were a fifth of `run`'s start-up.  It writes nothing
- * of ours: its stack is its own, it uses no libc state but errno (our
- * main thread's: while we live it sleeps in poll, with every signal that
- * could interrupt it ignored), and it acts only once we are gone.  Its
- * stack is never unmapped: the guard may outlive us.  Under
- * AddressSanitizer, whose shadow of a stack it does not know would hold
- * false reports, it is an ordinary fork. */
+ * we take after it, were a fifth of `run`'s start-up.  It changes nothing
+ * of ours that we use: its stack (and its arguments, at the stack's top)
+ * are its own; of libc it uses system-call wrappers only, which write our
+ * main thread's errno (and, once we have threads, its cancellation type:
+ * we never cancel), and only when a call fails, which its waits in poll
+ * and its one receive do not while we live (every signal that could
+ * interrupt them is ignored).  It kills only once we are gone.  The stack
+ * is never unmapped: the guard may outlive us.  Under AddressSanitizer,
+ * whose shadow of a stack it does not know would hold false reports, and
+ * if the clone fails, it is an ordinary fork.  The price of sharing: the
+ * OOM killer takes every process of one memory, so it takes the guard
+ * with us (README), and after a SIGKILL of ours the guard keeps our last
+ * memory until it ends. */
 #define GUARD_STACK (256 * 1024)
 
-static pid_t guard_clone(struct guard_args *args)
+static pid_t guard_clone(const struct guard_args *args)
 {
-#if defined(__SANITIZE_ADDRESS__)
-	pid_t pid = fork();
-	if (pid == 0)
-		guard_entry(args);
-	return pid;
-#else
-	void *stack = mmap(NULL, GUARD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (stack == MAP_FAILED)
-		return -1;
-	pid_t pid = clone(guard_entry, (char *)stack + GUARD_STACK, CLONE_VM | SIGCHLD, args);
-	if (pid < 0)
-		munmap(stack, GUARD_STACK);
-	return pid;
+	pid_t pid = -1;
+#if !defined(__SANITIZE_ADDRESS__)
+	char *stack = mmap(NULL, GUARD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack != MAP_FAILED) {
+		/* its arguments, at the top of its own stack (ours moves on) */
+		struct guard_args *own = (struct guard_args *)(stack + GUARD_STACK) - 1;
+		*own = *args;
+		pid = clone(guard_entry, (char *)own - 64, CLONE_VM | SIGCHLD, own);
+		if (pid < 0)
+			munmap(stack, GUARD_STACK);
+	}
+	if (pid >= 0)
+		return pid;
 #endif
+	pid = fork();
+	if (pid == 0)
+		guard_entry((void *)args);
+	return pid;
 }
 
 pid_t sv_guard_start(int sock, int *done_fd)
 {
-	/* read by the guard after we return: not on our stack */
-	static struct guard_args args;
 	int p[2];
 	pid_t pid;
 
@@ -421,8 +442,7 @@ pid_t sv_guard_start(int sock, int *done_fd)
 	 * goodbye without SIGPIPE */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
 		return -1;
-	args = (struct guard_args){sock, p[0], p[1]};
-	pid = guard_clone(&args);
+	pid = guard_clone(&(struct guard_args){sock, p[0]});
 	close(p[0]);
 	if (pid < 0) {
 		close(p[1]);

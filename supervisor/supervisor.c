@@ -547,6 +547,8 @@ static void warn_cannot_act(struct ctx *x, const char *why)
 	if (x->s->warned_perm)
 		return;
 	x->s->warned_perm = 1;
+	/* stderr may be the log's file: the records made before go first */
+	svlog_flush(&x->s->log);
 	fprintf(stderr,
 		"sockpolicy: warning: the supervisor cannot act on process %ld (%s): %s; it runs on without the "
 		"policy there\n",
@@ -1312,6 +1314,7 @@ static int accept_later(struct ctx *x, int copy, const struct accept_args *a, co
 				 "more than %d blocking accepts wait at once: the kernel takes the others, without "
 				 "at=accept rules",
 				 ACCEPT_WORKERS);
+			svlog_flush(&s->log); /* stderr may be the log's file */
 			fprintf(stderr, "sockpolicy: warning: process %ld (%s): %s\n", (long)x->p->tgid, x->p->prog,
 				msg);
 			svlog_note(&s->log, x->p->tgid, x->p->prog, msg);

@@ -105,20 +105,16 @@ static void write_nonblocking(const struct svlog *l, const char *buf, size_t len
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-/* A regular file takes what it is given unless it is full (or at its
- * size limit): a short write is carried on, and an error drops the rest,
- * as a record that could not be written was always dropped. */
+/* A regular file takes all it is given, or less only when it is full or
+ * at its size limit: then the rest is dropped (a write again would raise
+ * SIGXFSZ), as a record that could not be written always was. */
 static void write_all(int fd, const char *buf, size_t len)
 {
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		buf += n;
-		len -= (size_t)n;
-	}
+	ssize_t n;
+
+	do
+		n = write(fd, buf, len);
+	while (n < 0 && errno == EINTR);
 }
 
 /* Only a regular file: a pipe, terminal or socket has a reader who
@@ -134,17 +130,14 @@ static void hold_if_file(struct svlog *l)
 }
 
 /* A whole record, never a part: what the file holds is always whole
- * lines, whenever the held ones are written. */
+ * lines, whenever the held ones are written.  Any record fits. */
+_Static_assert(SP_RECORD_MAX + 64 <= HOLD_MAX, "a record must fit in the held buffer");
 static void hold(struct svlog *l, const char *rec, size_t len)
 {
 	struct timespec now;
 
 	if (l->len + len > HOLD_MAX)
 		svlog_flush(l);
-	if (len > HOLD_MAX) {
-		write_all(l->fd, rec, len);
-		return;
-	}
 	if (!l->len) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		l->due = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec + SVLOG_DELAY_NS;

@@ -319,6 +319,11 @@ server SO_RCVBUF=131072 TCP_NODELAY=1"
 	child=$(pgrep -P "$cli" -x svprobe-static)
 	guard=$(pgrep -P "$cli" -x sockpolicy-guar)
 	[ -n "$child" ] && [ -n "$guard" ]
+	# the guard holds its two sockets, CMD's pidfd and the listener, and
+	# nothing else of sockpolicy's: not its stdout (hold.out here; a pipe's
+	# reader would wait for the guard after sockpolicy died)
+	held=$(for fd in /proc/"$guard"/fd/*; do readlink "$fd"; done | sed 's/:.*//' | sort | tr '\n' ' ')
+	assert_eq "$held" "anon_inode anon_inode socket socket "
 	kill -0 "$child"
 	kill -9 "$cli"
 	for i in $(seq 1 100); do kill -0 "$child" 2>/dev/null || kill -0 "$guard" 2>/dev/null || break; sleep 0.05; done

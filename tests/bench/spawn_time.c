@@ -52,6 +52,11 @@ int main(int argc, char *argv[])
 			argv[i] = NULL;
 			cmds[ncmds++] = argv + i + 1;
 		}
+	for (int c = 0; c < ncmds; c++)
+		if (!cmds[c][0]) {
+			fprintf(stderr, "spawn_time: command %d is empty\n", c + 1);
+			return 2;
+		}
 	took = calloc((size_t)n * (size_t)ncmds, sizeof *took);
 	if (!took)
 		return 1;

@@ -53,6 +53,45 @@ static unsigned run(const struct sock_filter *f, size_t n, unsigned arch, unsign
 #define N SECCOMP_RET_USER_NOTIF
 #define A SECCOMP_RET_ALLOW
 
+/* Every jump lands inside the program, and it ends in a return: a path
+ * the checks below do not take cannot run off it either. */
+static int well_formed(const struct sock_filter *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (BPF_CLASS(f[i].code) == BPF_JMP && (i + 1 + f[i].jt >= n || i + 1 + f[i].jf >= n))
+			return 0;
+	return n > 0 && f[n - 1].code == (BPF_RET | BPF_K);
+}
+
+static int routed(const unsigned *list, size_t len, unsigned nr)
+{
+	for (size_t i = 0; i < len; i++)
+		if (list[i] == nr)
+			return 1;
+	return 0;
+}
+
+/* Every call number of both ABIs, with arguments of 0 (no pair, no
+ * socketcall sub-call): sent exactly when it is in its ABI's list (the
+ * calls whose arguments decide are let through), never more than
+ * MAX_STEPS instructions before its return.  Returns how many differ. */
+static unsigned every_number(const struct sock_filter *f, size_t n, const unsigned *r64, size_t n64,
+			     const unsigned *r32, size_t n32, unsigned *worst)
+{
+	unsigned wrong = 0;
+
+	*worst = 0;
+	for (unsigned nr = 0; nr < 600; nr++) {
+		int in64 = routed(r64, n64, nr) && nr != SV64_SETSOCKOPT;
+		int in32 = routed(r32, n32, nr) && nr != SV32_SETSOCKOPT && nr != SV32_SOCKETCALL;
+		wrong += run(f, n, AUDIT_ARCH_X86_64, nr, 0, 0, 0) != (in64 ? N : A);
+		*worst = steps > *worst ? steps : *worst;
+		wrong += run(f, n, AUDIT_ARCH_I386, nr, 0, 0, 0) != (in32 ? N : A);
+		*worst = steps > *worst ? steps : *worst;
+	}
+	return wrong;
+}
+
 int main(void)
 {
 	struct sock_filter f[SV_FILTER_MAX];
@@ -64,7 +103,7 @@ int main(void)
 	sv_routes_add_pair(&r, IPPROTO_TCP, 1);
 	sv_routes_add_pair(&r, SOL_SOCKET, 8);
 	n = sv_filter_build(&r, f);
-	OK(n > 0 && n < 255, "a policy of two pairs and socket(): %zu instructions", n);
+	OK(n > 0 && n <= SV_FILTER_MAX, "a policy of two pairs and socket(): %zu instructions", n);
 
 	/* x86-64 */
 	OK(run(f, n, AUDIT_ARCH_X86_64, SV64_SETSOCKOPT, 3, IPPROTO_TCP, 1) == N, "x86-64 setsockopt of a pair: sent");
@@ -88,28 +127,14 @@ int main(void)
 	OK(run(f, n, AUDIT_ARCH_I386, SV32_SOCKET, 2, 1, 0) == N, "i386 socket: sent");
 	OK(run(f, n, 0xc00000b7u /* aarch64 */, SV64_SOCKET, 2, 1, 0) == A, "another ABI: let through");
 
-	/* Every call number of both ABIs: the ones not routed are let
-	 * through after a search, not a walk of every routed number */
-	unsigned worst = 0, wrong = 0;
-	for (unsigned nr = 0; nr < 600; nr++) {
-		static const unsigned routed64[] = {SV64_SOCKET, SV64_SETSOCKOPT, SV64_CRED_CALLS};
-		static const unsigned routed32[] = {SV32_SOCKETCALL, SV32_SOCKET, SV32_SETSOCKOPT, SV32_CRED_CALLS};
-		int in64 = 0, in32 = 0;
-		for (size_t i = 0; i < sizeof routed64 / sizeof routed64[0]; i++)
-			in64 |= routed64[i] == nr;
-		for (size_t i = 0; i < sizeof routed32 / sizeof routed32[0]; i++)
-			in32 |= routed32[i] == nr;
-		if (!in64) {
-			wrong += run(f, n, AUDIT_ARCH_X86_64, nr, 0, 0, 0) != A;
-			worst = steps > worst ? steps : worst;
-		}
-		if (!in32) {
-			wrong += run(f, n, AUDIT_ARCH_I386, nr, 0, 0, 0) != A;
-			worst = steps > worst ? steps : worst;
-		}
-	}
-	OK(wrong == 0, "every call number not routed is let through (%u were not)", wrong);
-	OK(worst <= 14, "none runs more than 14 instructions (%u at most)", worst);
+	/* Every call number of both ABIs: the ones routed are sent, the
+	 * others let through after a search, not a walk of every routed one */
+	static const unsigned r64[] = {SV64_SOCKET, SV64_SETSOCKOPT, SV64_CRED_CALLS};
+	static const unsigned r32[] = {SV32_SOCKETCALL, SV32_SOCKET, SV32_SETSOCKOPT, SV32_CRED_CALLS};
+	unsigned worst, wrong = every_number(f, n, r64, sizeof r64 / sizeof r64[0], r32, sizeof r32 / sizeof r32[0], &worst);
+	OK(wrong == 0, "every call number is sent exactly when it is routed (%u were not)", wrong);
+	OK(worst <= 14, "none runs more than 14 instructions before its return (%u at most)", worst);
+	OK(well_formed(f, n), "every jump lands inside the program, which ends in a return");
 
 	/* the largest policy the filter takes, and one pair more */
 	memset(&r, 0, sizeof r);
@@ -118,7 +143,15 @@ int main(void)
 	for (int i = 0; i < SV_MAX_PAIRS; i++)
 		sv_routes_add_pair(&r, SOL_SOCKET, 100 + i);
 	n = sv_filter_build(&r, f);
-	OK(n > 0, "%d pairs and every call: built (%zu instructions)", SV_MAX_PAIRS, n);
+	OK(n > 0 && n <= SV_FILTER_MAX && well_formed(f, n), "%d pairs and every call: built (%zu instructions)",
+	   SV_MAX_PAIRS, n);
+	static const unsigned all64[] = {SV64_SOCKET, SV64_BIND, SV64_CONNECT, SV64_LISTEN, SV64_ACCEPT, SV64_ACCEPT4,
+					 SV64_GETSOCKOPT, SV64_EXECVE, SV64_EXECVEAT, SV64_SETSOCKOPT, SV64_CRED_CALLS};
+	static const unsigned all32[] = {SV32_SOCKET, SV32_BIND, SV32_CONNECT, SV32_LISTEN, SV32_ACCEPT4,
+					 SV32_GETSOCKOPT, SV32_EXECVE, SV32_EXECVEAT, SV32_SOCKETCALL, SV32_SETSOCKOPT,
+					 SV32_CRED_CALLS};
+	wrong = every_number(f, n, all64, sizeof all64 / sizeof all64[0], all32, sizeof all32 / sizeof all32[0], &worst);
+	OK(wrong == 0, "then too every call number is sent exactly when it is routed (%u were not)", wrong);
 	OK(run(f, n, AUDIT_ARCH_I386, SV32_SETSOCKOPT, 3, SOL_SOCKET, 100 + SV_MAX_PAIRS - 1) == N &&
 	       run(f, n, AUDIT_ARCH_X86_64, SV64_SETSOCKOPT, 3, SOL_SOCKET, 100) == N &&
 	       run(f, n, AUDIT_ARCH_X86_64, SV64_SETSOCKOPT, 3, SOL_SOCKET, 99) == A,
