@@ -35,7 +35,6 @@
  * setresuid, setresgid, setfsuid, setfsgid, capset, unshare, setns, and
  * i386's 16- and 32-bit id variants. */
 #define SV64_CRED_CALLS 105, 106, 113, 114, 116, 117, 119, 122, 123, 126, 272, 308
-#define SV64_CRED_FIRST 105 /* setuid */
 #define SV32_CRED_CALLS                                                                                        \
 	23, 46, 70, 71, 81, 138, 139, 164, 170, 185, 203, 204, 206, 208, 210, 213, 214, 215, 216, 310, 346
 

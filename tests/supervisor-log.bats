@@ -38,6 +38,19 @@ until_in() {
 	return 1
 }
 
+# record_while_running PID PATTERN: a line matching PATTERN reaches
+# log.txt within a second while process PID still runs; PID is ended
+# either way
+record_while_running() {
+	local pid=$1 found=0 running=0
+	until_in log.txt "$2" 1 && found=1
+	kill -0 "$pid" 2>/dev/null && running=1
+	kill "$pid"
+	wait "$pid" || true
+	[ "$found" = 1 ] || { echo "no record within 1 s:"; cat log.txt; return 1; }
+	[ "$running" = 1 ]
+}
+
 @test "a log file gets a call's record within a second, while the program still runs" {
 	cat >sleeper.py <<'PY'
 import socket, time
@@ -49,14 +62,7 @@ PY
 	"$CLI" run --via=seccomp -l "$PWD/log.txt" -- "$PYTHON" sleeper.py 3>&- 4>&- &
 	pid=$!
 	wait_for_file called -e
-	found=0
-	until_in log.txt 'python3[.0-9]*: setsockopt\(3, SOL_SOCKET, SO_KEEPALIVE, 1\) = 0$' 1 && found=1
-	running=0
-	kill -0 "$pid" 2>/dev/null && running=1
-	kill "$pid"
-	wait "$pid" || true
-	[ "$found" = 1 ] || { echo "no record within 1 s:"; cat log.txt; false; }
-	[ "$running" = 1 ]
+	record_while_running "$pid" 'python3[.0-9]*: setsockopt\(3, SOL_SOCKET, SO_KEEPALIVE, 1\) = 0$'
 	# and the socket's record before it
 	[ "$(grep -cE 'python3[.0-9]*: socket\(AF_INET, SOCK_STREAM\|SOCK_CLOEXEC, 0\) = 3$' log.txt)" = 1 ]
 }
@@ -84,14 +90,7 @@ PY
 	bare timeout 10 "$PYTHON" -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1]))).close()' \
 		"$(cat port)"
 	wait_for_file accepted -e
-	found=0
-	until_in log.txt 'python3[.0-9]*: accept4\(3, .*\) = 4$' 1 && found=1
-	running=0
-	kill -0 "$pid" 2>/dev/null && running=1
-	kill "$pid"
-	wait "$pid" || true
-	[ "$found" = 1 ] || { echo "no accept record within 1 s:"; cat log.txt; false; }
-	[ "$running" = 1 ]
+	record_while_running "$pid" 'python3[.0-9]*: accept4\(3, .*\) = 4$'
 }
 
 @test "3,000 records to a log file (a path, fd:N), text and JSON: all there at the end, whole, in order" {
@@ -163,4 +162,22 @@ PY
 	[ "$warning" = 203 ] || { cat log.txt; false; }
 	[ "$after" = 204 ]
 	[ "$(wc -l <log.txt)" = 205 ]
+}
+
+# SPEC §2: a log that cannot be written never changes the program.  A
+# 16 KiB file system (a tmpfs of the test's own, in a mount namespace)
+# fills within the first held batch: every call still succeeds, and the
+# file holds what fitted, cut at most in its last line.
+@test "a full disk under the held log: every call succeeds, the log keeps what fitted" {
+	write_keepidle
+	mkdir small
+	run timeout -k 5 60 unshare -m sh -c 'mount -t tmpfs -o size=16k tmpfs "$1" &&
+		"$2" run --via=seccomp -l "$1/log.txt" -- "$3" keepidle.py 3000 3>&- 4>&-; echo "rc=$?"
+		cp "$1/log.txt" kept.txt' _ "$PWD/small" "$CLI" "$PYTHON"
+	[ "$status" -eq 0 ]
+	assert_eq "$output" "rc=0"
+	size=$(wc -c <kept.txt)
+	[ "$size" -gt 8192 ] && [ "$size" -le 16384 ] || { echo "kept $size bytes"; false; }
+	# whole records up to the last line
+	[ "$(head -n -1 kept.txt | grep -cvE 'python3[.0-9]*: (socket|setsockopt)\(')" = 0 ]
 }
